@@ -1,0 +1,114 @@
+// genpt/core/format_traits.hpp - the generic view of a format, with defaults.
+//
+// A format (see core/concepts.hpp for the full contract) declares only what
+// its hardware needs. format_traits<F> is what the walker and algorithms
+// call: each optional hook forwards to F when F declares it (detected with
+// `requires`), and otherwise supplies the default written here. A format
+// overrides a default just by declaring the hook.
+#pragma once
+
+#include <cstdint>
+
+#include "genpt/core/log2.hpp"
+#include "genpt/core/types.hpp"
+
+namespace genpt {
+
+/// Which VA bits above va_lg2 a valid address has.
+enum class va_layout : std::uint8_t {
+  low,          ///< all zero: [0, 2^va_lg2 - 1]
+  sign_extend,  ///< copies of bit va_lg2-1: a lower and an upper half (x86-64)
+  high,         ///< all ones: [2^64 - 2^va_lg2, 2^64 - 1] (ARMv8 TTBR1)
+};
+
+/// Validated runtime geometry every format's `params` derives from.
+/// Produced by Format::init(config); constant for the table's life, except
+/// that a dynamic top (AMDv1) raises the current top level, which genpt
+/// keeps next to the top pointer, not here.
+struct table_params {
+  unsigned top_level = 0;  ///< top level at creation (inclusive)
+  unsigned va_lg2 = 0;     ///< VA bits decoded (sign bit included); with a dynamic top, the most it may grow to
+  unsigned oa_lg2 = 0;     ///< OA bits an entry may use
+  va_layout layout = va_layout::low;
+  bool dynamic_top = false;  ///< the top may be raised by map (AMDv1)
+};
+
+template <class F>
+struct format_traits {
+  using word_t = typename F::word_t;
+  using params = typename F::params;
+  using attrs = typename F::attrs;
+
+  static constexpr unsigned word_lg2 = sizeof(word_t) == 8 ? 3 : 2;
+
+  /// Bytes of a non-top table at `level`, log2 (default: F::table_lg2).
+  static constexpr unsigned table_lg2(unsigned level) noexcept {
+    if constexpr (requires { F::table_lg2_at(0u); })
+      return F::table_lg2_at(level);
+    else
+      return F::table_lg2;
+  }
+  /// Items in a non-top table at `level`, log2.
+  static constexpr unsigned num_items_lg2(unsigned level) noexcept {
+    return table_lg2(level) - word_lg2;
+  }
+  /// VA bytes one item at `level` translates, log2.
+  /// Default: granule + bits-per-level * level.
+  static constexpr unsigned item_lg2(unsigned level) noexcept {
+    if constexpr (requires { F::item_lg2(0u); })
+      return F::item_lg2(level);
+    else
+      return F::granule_lg2 + (F::table_lg2 - word_lg2) * level;
+  }
+  /// VA bits a table at `level` spans, given the table's top level and the
+  /// VA bits the top decodes (the top may be smaller than a full table).
+  static constexpr unsigned table_span_lg2(unsigned level, unsigned top_level,
+                                           unsigned top_span_lg2) noexcept {
+    return level == top_level ? top_span_lg2 : item_lg2(level) + num_items_lg2(level);
+  }
+  /// VA bits the top decodes at `top_level` (a dynamic top grows into its maximum).
+  static constexpr unsigned top_span_lg2(const params& p, unsigned top_level) noexcept {
+    if (!p.dynamic_top) return p.va_lg2;
+    const unsigned full = item_lg2(top_level) + num_items_lg2(top_level);
+    return full < p.va_lg2 ? full : p.va_lg2;
+  }
+  /// Bytes of the top table, log2: enough items for the span, at least the
+  /// hardware's root alignment (F::top_align_lg2).
+  static constexpr unsigned top_table_lg2(const params& p, unsigned top_level) noexcept {
+    if constexpr (requires { F::top_table_lg2(p, 0u); }) {
+      return F::top_table_lg2(p, top_level);
+    } else {
+      const unsigned need = top_span_lg2(p, top_level) - item_lg2(top_level) + word_lg2;
+      return need < F::top_align_lg2 ? F::top_align_lg2 : need;
+    }
+  }
+  /// Index of `va` in a table at `level` that spans `span_lg2` VA bits.
+  static constexpr unsigned index_of(va_t va, unsigned level, unsigned span_lg2) noexcept {
+    return static_cast<unsigned>(log2_mod(va, span_lg2) >> item_lg2(level));
+  }
+
+  /// Bytes of the entry holding this item, log2 (default: one item).
+  static constexpr unsigned entry_size_lg2(word_t e, unsigned level) noexcept {
+    if constexpr (requires { F::entry_size_lg2(e, 0u); })
+      return F::entry_size_lg2(e, level);
+    else
+      return item_lg2(level);
+  }
+  /// Added to the first item's descriptor for each further item of a
+  /// contiguous leaf (ARMv8: one item of OA; AMDv1: 0, replicated).
+  static constexpr word_t leaf_item_step(unsigned size_lg2, unsigned level,
+                                         const params& p) noexcept {
+    if constexpr (requires { F::leaf_item_step(0u, 0u, p); })
+      return F::leaf_item_step(size_lg2, level, p);
+    else
+      return 0;
+  }
+  /// Every leaf size the table can make, as a bitmap (bit n: 2^n bytes).
+  static constexpr std::uint64_t pgsize_bitmap(const params& p, unsigned top_level) noexcept {
+    std::uint64_t m = 0;
+    for (unsigned l = 0; l <= top_level; ++l) m |= F::leaf_sizes(l, p);
+    return m & log2_to_max_int(p.oa_lg2);
+  }
+};
+
+}  // namespace genpt

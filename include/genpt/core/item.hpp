@@ -1,0 +1,55 @@
+// genpt/core/item.hpp - single-copy-atomic access to table items.
+//
+// Hardware walkers and lock-free readers (iova_to_phys, for_each_leaf) read
+// items while map/unmap write others, so every item access is one aligned
+// machine word, never torn. GCC/Clang __atomic builtins work on plain
+// integers in the table memory, freestanding, with no std::atomic wrapper
+// (the table must stay an array of raw hardware words).
+#pragma once
+
+#include <cstdint>
+
+namespace genpt::detail {
+
+/// Reads one item. Relaxed: the caller only inspects the bits, or (for a
+/// table pointer it will follow) uses load_item_acquire instead.
+template <class Word>
+inline Word load_item(const Word* p) noexcept {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/// Reads an item whose table pointer the caller will follow. Acquire pairs
+/// with the release compare-exchange that published the child, so the
+/// child's zero fill is visible before its items are read.
+template <class Word>
+inline Word load_item_acquire(const Word* p) noexcept {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/// Writes one item. Relaxed: the caller's range lock makes it the only
+/// writer of this item, and a leaf has no payload that must be ordered
+/// before it; hardware sees the store whole (single-copy atomic).
+template <class Word>
+inline void store_item(Word* p, Word v) noexcept {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/// Publishes a new child table: replaces `expected` with `desired` only if
+/// the item still holds `expected`. Release orders the child's zero fill
+/// (and anything written into it) before the pointer becomes visible;
+/// failure is relaxed because the loser only re-reads the item.
+template <class Word>
+inline bool cas_item_release(Word* p, Word& expected, Word desired) noexcept {
+  return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED);
+}
+
+/// Compare-exchange for bits hardware may set concurrently (dirty/accessed).
+/// Relaxed: the update carries no payload; the item alone is the message.
+template <class Word>
+inline bool cas_item_relaxed(Word* p, Word& expected, Word desired) noexcept {
+  return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED);
+}
+
+}  // namespace genpt::detail

@@ -1,0 +1,236 @@
+// genpt/core/map.hpp - the map walk and its rollback.
+//
+// map_walk installs [va, last] -> oa with the largest leaves that va, oa
+// and the remaining length allow, allocating table levels on the way and
+// publishing each with a release compare-exchange. It never overwrites a
+// leaf (address_in_use); it replaces a table whose subtree holds no leaf
+// by the larger leaf and collects that subtree in `freed`, to be released
+// only after an IOTLB sync.
+//
+// On any error the walk stops with `va` at the first byte it did not map;
+// map_rollback then removes the leaves of [start, va) and frees every table
+// that became empty and whose whole span lies inside the request, so a
+// failed map changes no translation.
+#pragma once
+
+#include <cstdint>
+
+#include "genpt/core/best_pgsize.hpp"
+#include "genpt/core/walk.hpp"
+
+namespace genpt::detail {
+
+/// Tables and levels one operation took out of the tree.
+struct change_set {
+  table_list freed;               ///< unreachable tables, to free after a flush
+  std::uint8_t leaf_levels = 0;   ///< levels whose leaves were removed
+  std::uint8_t table_levels = 0;  ///< levels whose table pointers were removed
+  va_t va = 0, last = 0;          ///< covering range of the removed items
+  bool any = false;
+
+  void add(va_t v, va_t l) noexcept {
+    if (!any || v < va) va = v;
+    if (!any || l > last) last = l;
+    any = true;
+  }
+};
+
+template <class Format, class Alloc>
+struct map_walk {
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+  using attrs = typename Format::attrs;
+
+  walk_ctx<Format, Alloc> c;
+  const attrs& a;
+  va_t va;                  ///< next va to map
+  oa_t oa;                  ///< its oa
+  const va_t last;          ///< last va of the request
+  const std::uint64_t allowed;  ///< page sizes the table may use
+  change_set& removed;      ///< subtrees replaced by leaves
+  bool done = false;
+
+  template <unsigned L>
+  errc level(word_t* table, unsigned span_lg2) noexcept {
+    using state = level_state<Format, L>;
+    constexpr unsigned ilg2 = state::item_lg2;
+    const std::uint64_t sizes = Format::leaf_sizes(L, c.p) & allowed;
+    for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
+      const unsigned sz = sizes ? best_pgsize_lg2(sizes, va, last, oa) : 0;
+      if (sz) {
+        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes) : leaf<L>(s, sz);
+        if (r != ok || done) return r;
+        continue;
+      }
+      if constexpr (L == 0) {
+        return errc::misaligned;  // the caller checked granule alignment; defensive
+      } else {
+        switch (s.load()) {
+          case entry_kind::leaf:
+            return errc::address_in_use;
+          case entry_kind::empty: {
+            const table_alloc t = c.alloc.allocate(traits::table_lg2(L - 1));
+            if (!t.table) return errc::no_memory;
+            if (!cas_item_release(s.item(), s.entry, Format::make_table(t.oa, L, c.p))) {
+              // Another thread installed a table here first: drop ours
+              // (never visible to anyone) and walk theirs.
+              free_one(t.table, traits::table_lg2(L - 1));
+              continue;
+            }
+            s.entry = Format::make_table(t.oa, L, c.p);
+            break;
+          }
+          case entry_kind::table:
+            break;
+        }
+        const errc r = level<L - 1>(c.child(s.entry), ilg2);
+        if (r != ok || done) return r;
+        ++s.index;
+      }
+    }
+    return ok;
+  }
+
+ private:
+  void free_one(void* table, unsigned lg2) noexcept {
+    table_list l;
+    l.push_back(c.alloc.link_of(table, lg2));
+    c.alloc.free(l);
+  }
+
+  void advance(unsigned sz) noexcept {
+    const va_t entry_last = va + log2_to_max_int(sz);
+    if (entry_last == last) done = true;
+    va = entry_last + 1;
+    oa += log2_to_int(sz);
+  }
+
+  /// Makes one item free for a leaf: empty stays, a leaf-less subtree is
+  /// unlinked and collected, anything holding a leaf is address_in_use.
+  template <unsigned L, class State>
+  errc clear_for_leaf(State& s, unsigned idx) noexcept {
+    word_t* item = s.table + idx;
+    const word_t e = load_item_acquire(item);
+    switch (Format::classify(e, L)) {
+      case entry_kind::empty:
+        return ok;
+      case entry_kind::leaf:
+        return errc::address_in_use;
+      case entry_kind::table:
+        if constexpr (L > 0) {
+          auto* child = c.child(e);
+          const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
+          if (subtree_has_leaf<Format, L - 1>(c, child, n)) return errc::address_in_use;
+          // Unlinking an empty subtree changes no translation; hardware
+          // may still walk it until the sync, so it is freed only then.
+          store_item(item, word_t{0});
+          collect_subtree<Format, L - 1>(c, child, n, removed.freed);
+          removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
+          removed.table_levels |= static_cast<std::uint8_t>(1u << L);
+          const va_t item_va = log2_align_down(va, State::item_lg2) +
+                               (va_t{idx - s.index} << State::item_lg2);
+          removed.add(item_va, item_va + log2_to_max_int(State::item_lg2));
+        }
+        return ok;
+    }
+    return ok;
+  }
+
+  /// One leaf of size 2^sz (possibly several contiguous items) at s.index.
+  template <unsigned L, class State>
+  errc leaf(State& s, unsigned sz) noexcept {
+    const unsigned n = 1u << (sz - State::item_lg2);
+    for (unsigned k = 0; k < n; ++k)
+      if (const errc r = clear_for_leaf<L>(s, s.index + k); r != ok) return r;
+    const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
+    const word_t step = traits::leaf_item_step(sz, L, c.p);
+    for (unsigned k = 0; k < n; ++k) store_item(s.table + s.index + k, d + step * k);
+    s.index += n;
+    advance(sz);
+    return ok;
+  }
+
+  /// A run of single-item leaves, up to the table end, the request end, or
+  /// the point where a larger (contiguous) size of this level could start.
+  template <unsigned L, class State>
+  errc leaf_run(State& s, std::uint64_t sizes) noexcept {
+    constexpr unsigned ilg2 = State::item_lg2;
+    std::uint64_t count = s.end_index - s.index;
+    const std::uint64_t len = last - va + 1;  // 0: the whole 64-bit space
+    if (len != 0 && (len >> ilg2) < count) count = len >> ilg2;
+    if (const std::uint64_t larger = sizes & ~log2_to_max_int(ilg2 + 1)) {
+      const unsigned next = ffs64(larger);
+      if (log2_mod(va ^ oa, next) == 0) {
+        const std::uint64_t to_boundary = (log2_to_int(next) - log2_mod(va, next)) >> ilg2;
+        if (to_boundary < count) count = to_boundary;
+      }
+    }
+    word_t* item = s.table + s.index;
+    // Fast path: every item of the run is zero (the only empty form genpt writes).
+    word_t any = 0;
+    for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
+    if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
+    const word_t d = Format::make_leaf(oa, ilg2, L, a, c.p);
+    for (std::uint64_t k = 0; k < count; ++k) store_item(item + k, d + (k << ilg2));
+    s.index += static_cast<unsigned>(count);
+    const va_t run_last = va + ((count << ilg2) - 1);
+    if (run_last == last) done = true;
+    va = run_last + 1;
+    oa += count << ilg2;
+    return ok;
+  }
+};
+
+/// Undoes a failed map: clears the leaves in [lo, leaf_end) (all made by
+/// that map) and frees tables left empty whose span lies in [lo, req_last].
+template <class Format, class Alloc>
+struct map_rollback {
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+
+  walk_ctx<Format, Alloc> c;
+  const va_t lo;
+  const va_t leaf_end;   ///< first va the failed map did not map (== lo: none)
+  const va_t req_last;
+  change_set& removed;
+
+  template <unsigned L>
+  void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
+    using state = level_state<Format, L>;
+    constexpr unsigned ilg2 = state::item_lg2;
+    for (state s(table, span_lg2, va, last); s.index < s.end_index; ++s.index) {
+      const va_t item_va = state::item_va(va, span_lg2, s.index);
+      const va_t item_last = item_va + log2_to_max_int(ilg2);
+      switch (s.load()) {
+        case entry_kind::empty:
+          break;
+        case entry_kind::leaf: {
+          const unsigned sz = traits::entry_size_lg2(s.entry, L);
+          const va_t start = log2_align_down(item_va, sz);
+          if (start >= lo && start < leaf_end) {
+            store_item(s.item(), word_t{0});
+            removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
+            removed.add(item_va, item_last);
+          }
+          break;
+        }
+        case entry_kind::table:
+          if constexpr (L > 0) {
+            auto* child = c.child(s.entry);
+            level<L - 1>(child, ilg2, item_va > va ? item_va : va,
+                         item_last < last ? item_last : last);
+            const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
+            if (item_va >= lo && item_last <= req_last && table_is_empty<Format, L - 1>(child, n)) {
+              store_item(s.item(), word_t{0});
+              removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
+              removed.table_levels |= static_cast<std::uint8_t>(1u << L);
+              removed.add(item_va, item_last);
+            }
+          }
+          break;
+      }
+    }
+  }
+};
+
+}  // namespace genpt::detail

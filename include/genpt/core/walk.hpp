@@ -1,0 +1,223 @@
+// genpt/core/walk.hpp - range checks, per-level iteration and the walks
+// that only read (lookup, leaf visits) or collect tables.
+//
+// Levels are template parameters: each walk is a family of functions
+// level<L>(...) that recurse to level<L-1>, so every shift and mask is a
+// constant and a single-entry walk unrolls into straight-line code
+// (upstream's PT_MAKE_LEVELS). dispatch_level turns the runtime top level
+// into the first compile-time one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+
+#include "genpt/core/format_traits.hpp"
+#include "genpt/core/item.hpp"
+#include "genpt/core/log2.hpp"
+#include "genpt/core/result.hpp"
+#include "genpt/core/table_list.hpp"
+
+namespace genpt::detail {
+
+/// Calls fn(std::integral_constant<unsigned, L>{}) with L == level.
+template <unsigned Max, class Fn>
+constexpr decltype(auto) dispatch_level(unsigned level, Fn&& fn) {
+  if constexpr (Max == 0) {
+    return fn(std::integral_constant<unsigned, 0>{});
+  } else {
+    if (level == Max) return fn(std::integral_constant<unsigned, Max>{});
+    return dispatch_level<Max - 1>(level, static_cast<Fn&&>(fn));
+  }
+}
+
+/// Success value for the internal status (errc has no 0 member).
+inline constexpr errc ok = static_cast<errc>(0);
+
+/// Checks that [va, last] lies inside the VA space a top spanning
+/// `span_lg2` bits decodes, without crossing a sign-extension hole.
+constexpr bool va_range_valid(va_layout layout, unsigned span_lg2, va_t va, va_t last) noexcept {
+  switch (layout) {
+    case va_layout::low:
+      return log2_div(va, span_lg2) == 0 && log2_div(last, span_lg2) == 0;
+    case va_layout::high:
+      return log2_div(~va, span_lg2) == 0 && log2_div(~last, span_lg2) == 0;
+    case va_layout::sign_extend: {
+      // Bits 63..span-1 must all equal the sign bit, in both ends alike.
+      const std::uint64_t hi = va >> (span_lg2 - 1);
+      const std::uint64_t ones = ~std::uint64_t{0} >> (span_lg2 - 1);
+      return (hi == 0 || hi == ones) && (last >> (span_lg2 - 1)) == hi;
+    }
+  }
+  return false;
+}
+
+/// Iteration state at one table level of one walk: the table, the window of
+/// indexes the walk visits, and the item last loaded.
+template <class Format, unsigned Level>
+struct level_state {
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+  static constexpr unsigned level = Level;
+  static constexpr unsigned item_lg2 = traits::item_lg2(Level);
+
+  word_t* table;
+  unsigned index;      ///< current item
+  unsigned end_index;  ///< one past the last item the walk visits
+  word_t entry = 0;    ///< raw copy of table[index] after load()
+  entry_kind kind = entry_kind::empty;
+
+  /// Window of `table` (spanning span_lg2 VA bits) that [va, last] covers.
+  constexpr level_state(word_t* t, unsigned span_lg2, va_t va, va_t last) noexcept
+      : table(t), index(traits::index_of(va, Level, span_lg2)) {
+    end_index = log2_div_eq(va, last, span_lg2)
+                    ? traits::index_of(last, Level, span_lg2) + 1
+                    : static_cast<unsigned>(log2_to_int(span_lg2 - item_lg2));
+  }
+  word_t* item() const noexcept { return table + index; }
+  /// Loads table[index] (acquire: a table pointer may be followed).
+  entry_kind load() noexcept {
+    entry = load_item_acquire(table + index);
+    kind = Format::classify(entry, Level);
+    return kind;
+  }
+  /// First va of item `index`, given any va inside this table.
+  static constexpr va_t item_va(va_t any_va, unsigned span_lg2, unsigned index) noexcept {
+    return log2_align_down(any_va, span_lg2) + (va_t{index} << item_lg2);
+  }
+};
+
+/// What a walk needs beside the table: the format's params and the allocator.
+template <class Format, class Alloc>
+struct walk_ctx {
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+  const typename Format::params& p;
+  Alloc& alloc;
+
+  word_t* child(word_t e) const noexcept {
+    // The allocator maps the table's output address back to the memory it gave.
+    return static_cast<word_t*>(alloc.phys_to_virt(Format::table_oa(e, p)));
+  }
+  static constexpr unsigned child_items(unsigned level) noexcept {
+    return 1u << traits::num_items_lg2(level - 1);
+  }
+};
+
+/// Translates one va; nullopt for no translation.
+template <class Format, unsigned L, class Ctx>
+std::optional<oa_t> lookup(const Ctx& c, const typename Format::word_t* table, unsigned span_lg2,
+                           va_t va) noexcept {
+  using traits = format_traits<Format>;
+  const auto e = load_item_acquire(table + traits::index_of(va, L, span_lg2));
+  switch (Format::classify(e, L)) {
+    case entry_kind::leaf:
+      return Format::entry_oa(e, L, c.p) | log2_mod(va, traits::entry_size_lg2(e, L));
+    case entry_kind::table:
+      if constexpr (L > 0) return lookup<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va);
+      [[fallthrough]];
+    default:
+      return std::nullopt;
+  }
+}
+
+/// Puts every table below `table` (a table at level L with n_items items)
+/// on `out`, deepest first. Never allocates.
+template <class Format, unsigned L, class Ctx>
+void collect_subtree(Ctx& c, typename Format::word_t* table, unsigned n_items,
+                     table_list& out) noexcept {
+  if constexpr (L > 0) {
+    using traits = format_traits<Format>;
+    for (unsigned i = 0; i < n_items; ++i) {
+      const auto e = load_item(table + i);
+      if (Format::classify(e, L) != entry_kind::table) continue;
+      auto* child = c.child(e);
+      collect_subtree<Format, L - 1>(c, child, Ctx::child_items(L), out);
+      out.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
+    }
+  }
+}
+
+/// True when any item of the subtree below `table` (level L) is a leaf.
+template <class Format, unsigned L, class Ctx>
+bool subtree_has_leaf(const Ctx& c, const typename Format::word_t* table,
+                      unsigned n_items) noexcept {
+  for (unsigned i = 0; i < n_items; ++i) {
+    const auto e = load_item(table + i);
+    const entry_kind k = Format::classify(e, L);
+    if (k == entry_kind::leaf) return true;
+    if constexpr (L > 0) {
+      if (k == entry_kind::table &&
+          subtree_has_leaf<Format, L - 1>(c, c.child(e), Ctx::child_items(L)))
+        return true;
+    }
+  }
+  return false;
+}
+
+/// True when every item of a table is empty.
+template <class Format, unsigned L>
+bool table_is_empty(const typename Format::word_t* table, unsigned n_items) noexcept {
+  for (unsigned i = 0; i < n_items; ++i)
+    if (Format::classify(load_item(table + i), L) != entry_kind::empty) return false;
+  return true;
+}
+
+/// Calls visit(leaf_view) for every entry that overlaps [va, last], in va
+/// order, each once and whole (its first va may be below `va`).
+template <class Format, unsigned L, class Ctx, class Visit>
+void visit_leaves(const Ctx& c, typename Format::word_t* table, unsigned span_lg2, va_t va,
+                  va_t last, Visit& visit) {
+  using traits = format_traits<Format>;
+  using state = level_state<Format, L>;
+  for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
+    const va_t item_va = state::item_va(va, span_lg2, s.index);
+    switch (s.load()) {
+      case entry_kind::leaf: {
+        const unsigned sz = traits::entry_size_lg2(s.entry, L);
+        visit(leaf_view<typename Format::attrs>{log2_align_down(item_va, sz),
+                                                Format::entry_oa(s.entry, L, c.p), sz, L,
+                                                Format::attrs_of(s.entry, L, c.p)});
+        // Skip the rest of a contiguous entry.
+        const unsigned n = 1u << (sz - state::item_lg2);
+        s.index = (s.index & ~(n - 1)) + n;
+        continue;
+      }
+      case entry_kind::table:
+        if constexpr (L > 0) {
+          const va_t lo = item_va > va ? item_va : va;
+          const va_t item_last = item_va + log2_to_max_int(state::item_lg2);
+          visit_leaves<Format, L - 1>(c, c.child(s.entry), state::item_lg2, lo,
+                                      item_last < last ? item_last : last, visit);
+        }
+        break;
+      case entry_kind::empty:
+        break;
+    }
+    ++s.index;
+  }
+}
+
+/// Calls visit(item_view) for every non-empty item overlapping [va, last],
+/// depth first: a table item before the items of its child table.
+template <class Format, unsigned L, class Ctx, class Visit>
+void visit_items(const Ctx& c, typename Format::word_t* table, unsigned span_lg2, va_t va,
+                 va_t last, Visit& visit) {
+  using state = level_state<Format, L>;
+  for (state s(table, span_lg2, va, last); s.index < s.end_index; ++s.index) {
+    const va_t item_va = state::item_va(va, span_lg2, s.index);
+    const entry_kind k = s.load();
+    if (k == entry_kind::empty) continue;
+    visit(item_view{item_va, s.entry, L, s.index, k});
+    if constexpr (L > 0) {
+      if (k == entry_kind::table) {
+        const va_t lo = item_va > va ? item_va : va;
+        const va_t item_last = item_va + log2_to_max_int(state::item_lg2);
+        visit_items<Format, L - 1>(c, c.child(s.entry), state::item_lg2, lo,
+                                   item_last < last ? item_last : last, visit);
+      }
+    }
+  }
+}
+
+}  // namespace genpt::detail

@@ -1,0 +1,312 @@
+// genpt/page_table.hpp - the facade: page_table<Format, Alloc, Flush>.
+//
+// Owns the top table, the format's validated params and the two policy
+// objects; checks every argument, runs the walks of core/ and turns what
+// they removed into gathers for the flush policy.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "genpt/alloc/heap_levels.hpp"
+#include "genpt/core/concepts.hpp"
+#include "genpt/core/map.hpp"
+#include "genpt/core/unmap.hpp"
+#include "genpt/core/walk.hpp"
+#include "genpt/flush/flush_range.hpp"
+#include "genpt/flush/gather.hpp"
+
+namespace genpt {
+
+namespace detail {
+/// Enters the allocator's read-side section when it has one (deferred
+/// freeing); otherwise a no-op token.
+template <class Alloc>
+auto read_section(const Alloc& a) noexcept {
+  if constexpr (requires { a.read_guard(); })
+    return a.read_guard();
+  else
+    return 0;
+}
+}  // namespace detail
+
+/// A radix page table in the bit format of `Format`.
+///
+/// Concurrency: operations on disjoint va ranges may run at once from
+/// several threads with no lock inside genpt (new table levels are
+/// published with a release compare-exchange); the caller guarantees that
+/// no two threads change overlapping va at once. iova_to_phys and
+/// for_each_leaf may run concurrently with map/unmap of other ranges.
+/// Each gather belongs to one thread.
+template <class Format, class Alloc = heap_levels, class Flush = flush_range<no_iotlb>>
+class page_table {
+  static_assert(check_format<Format>(), "genpt: Format does not satisfy genpt::format");
+  static_assert(check_level_allocator<Alloc>(), "genpt: Alloc does not satisfy genpt::level_allocator");
+  static_assert(check_flush_policy<Flush>(), "genpt: Flush does not satisfy genpt::flush_policy");
+
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+
+ public:
+  using format_type = Format;
+  using config_type = typename Format::config;
+  using params_type = typename Format::params;
+  using attrs_type = typename Format::attrs;
+  using hw_info_type = typename Format::hw_info;
+
+  /// Validates `cfg` and allocates the top table.
+  /// Errors: invalid_argument / not_supported (bad config, see the format),
+  /// no_memory (top table), out_of_range (the allocator's address does not
+  /// fit the format's root field).
+  static result<page_table> create(const config_type& cfg, Alloc alloc = Alloc{},
+                                   Flush flush = Flush{}) {
+    result<params_type> p = Format::init(cfg);
+    if (!p) return unexpected(p.error());
+    const unsigned lg2 = traits::top_table_lg2(*p, p->top_level);
+    const table_alloc t = alloc.allocate(lg2);
+    if (!t.table) return unexpected(errc::no_memory);
+    if (Format::table_oa(Format::make_table(t.oa, p->top_level + 1, *p), *p) != t.oa) {
+      table_list l;
+      l.push_back(alloc.link_of(t.table, lg2));
+      alloc.free(l);
+      return unexpected(errc::out_of_range);
+    }
+    return page_table(*p, t, std::move(alloc), std::move(flush));
+  }
+
+  page_table(page_table&& o) noexcept
+      : params_(o.params_),
+        top_(o.top_.exchange(0, std::memory_order_relaxed)),
+        root_oa_(o.root_oa_),
+        alloc_(std::move(o.alloc_)),
+        flush_(std::move(o.flush_)) {}
+  page_table& operator=(page_table&& o) noexcept {
+    if (this != &o) {
+      destroy();
+      params_ = o.params_;
+      top_.store(o.top_.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
+      root_oa_ = o.root_oa_;
+      alloc_ = std::move(o.alloc_);
+      flush_ = std::move(o.flush_);
+    }
+    return *this;
+  }
+  page_table(const page_table&) = delete;
+  page_table& operator=(const page_table&) = delete;
+
+  /// Frees every table level. The hardware must no longer use the table.
+  ~page_table() { destroy(); }
+
+  /// Maps [va, va + len) to [oa, oa + len) with `p`, using the largest page
+  /// sizes va, oa and len allow.
+  /// Errors: invalid_argument (len 0, p without read or write), overflow
+  /// (va or oa range wraps), out_of_range (va outside the table, oa above
+  /// max), misaligned (va/oa/len not aligned to the smallest page),
+  /// address_in_use (a leaf is already there), no_memory. After an error
+  /// every translation is as before the call.
+  result<void> map(va_t va, oa_t oa, std::uint64_t len, prot p) noexcept {
+    if ((p & (prot::read | prot::write)) == prot::none) return unexpected(errc::invalid_argument);
+    return map(va, oa, len, Format::attrs_from_prot(p, params_));
+  }
+
+  /// map() with the format's attributes written exactly as given.
+  /// Errors: as map(prot); invalid_argument when the format cannot express `a`.
+  result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
+    if constexpr (requires { Format::attrs_valid(a, params_); }) {
+      if (!Format::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
+    }
+    if (len == 0) return unexpected(errc::invalid_argument);
+    const va_t last = va + (len - 1);
+    const oa_t oa_last = oa + (len - 1);
+    if (last < va || oa_last < oa) return unexpected(errc::overflow);
+    if (log2_div(oa_last, params_.oa_lg2) != 0) return unexpected(errc::out_of_range);
+    const auto [table, top_level] = top();
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (!detail::va_range_valid(params_.layout, span, va, last))
+      return unexpected(errc::out_of_range);
+    const std::uint64_t sizes = traits::pgsize_bitmap(params_, top_level);
+    if (log2_mod(va | oa | len, ffs64(sizes)) != 0) return unexpected(errc::misaligned);
+
+    detail::change_set removed;
+    detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
+    const errc r = detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      return w.template level<decltype(lv)::value>(table, span);
+    });
+    if (r != detail::ok) {
+      detail::map_rollback<Format, Alloc> rb{{params_, alloc_}, va, w.va, last, removed};
+      detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+        rb.template level<decltype(lv)::value>(table, span, va, last);
+      });
+    }
+    if (removed.any) {
+      gather g;
+      commit(g, removed.va, removed.last, removed);
+      sync(g);
+    }
+    if (r != detail::ok) return unexpected(r);
+    return {};
+  }
+
+  /// Unmaps whole entries from va on, gathering what must be invalidated.
+  /// Never splits an entry: nothing is removed from an entry that starts
+  /// before va, and an entry that ends after va + len - 1 is removed whole.
+  /// Stops at the first hole. Returns the bytes unmapped from va (larger
+  /// than len when the last entry reached past it; 0 on a bad range).
+  /// The removed tables are freed by sync(g), after the flush.
+  std::uint64_t unmap(va_t va, std::uint64_t len, gather& g) noexcept {
+    if (len == 0) return 0;
+    const va_t last = va + (len - 1);
+    if (last < va) return 0;
+    const auto [table, top_level] = top();
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (!detail::va_range_valid(params_.layout, span, va, last)) return 0;
+
+    detail::change_set removed;
+    detail::unmap_walk<Format, Alloc> w{{params_, alloc_}, va, last, removed};
+    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      w.template level<decltype(lv)::value>(table, span);
+    });
+    if (w.unmapped) commit(g, va, va + (w.unmapped - 1), removed);
+    return w.unmapped;
+  }
+
+  /// unmap(), then sync() of its own gather.
+  std::uint64_t unmap(va_t va, std::uint64_t len) noexcept {
+    gather g;
+    const std::uint64_t n = unmap(va, len, g);
+    sync(g);
+    return n;
+  }
+
+  /// Hands the gather to the flush policy, then frees its tables through
+  /// the allocator (which may defer further), and empties the gather.
+  void sync(gather& g) noexcept {
+    if (!g.empty()) flush_.flush(g);
+    alloc_.free(g.freed());
+    g.clear_range();
+  }
+
+  /// The output address of `va` (any alignment); nullopt when unmapped or
+  /// outside the table. Lock-free; safe against map/unmap of other ranges.
+  std::optional<oa_t> iova_to_phys(va_t va) const noexcept {
+    [[maybe_unused]] auto guard = detail::read_section(alloc_);
+    const auto [table, top_level] = top();
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (!detail::va_range_valid(params_.layout, span, va, va)) return std::nullopt;
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      return detail::lookup<Format, decltype(lv)::value>(c, table, span, va);
+    });
+  }
+
+  /// Calls visit(leaf_view<attrs_type>) for every entry overlapping
+  /// [va, va + len), in va order, each whole. Visits nothing on a bad range.
+  template <class Visit>
+  void for_each_leaf(va_t va, std::uint64_t len, Visit&& visit) const {
+    if (len == 0) return;
+    const va_t last = va + (len - 1);
+    if (last < va) return;
+    [[maybe_unused]] auto guard = detail::read_section(alloc_);
+    const auto [table, top_level] = top();
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (!detail::va_range_valid(params_.layout, span, va, last)) return;
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      detail::visit_leaves<Format, decltype(lv)::value>(c, table, span, va, last, visit);
+    });
+  }
+
+  /// Calls visit(item_view) for every non-empty item overlapping
+  /// [va, va + len), depth first (a table item, then its child's items).
+  /// For dumps and debuggers; visits nothing on a bad range.
+  template <class Visit>
+  void for_each_item(va_t va, std::uint64_t len, Visit&& visit) const {
+    if (len == 0) return;
+    const va_t last = va + (len - 1);
+    if (last < va) return;
+    [[maybe_unused]] auto guard = detail::read_section(alloc_);
+    const auto [table, top_level] = top();
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (!detail::va_range_valid(params_.layout, span, va, last)) return;
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      detail::visit_items<Format, decltype(lv)::value>(c, table, span, va, last, visit);
+    });
+  }
+
+  /// Page sizes, VA/OA widths and the current top level.
+  table_info info() const noexcept {
+    const unsigned top_level = top().level;
+    return {traits::pgsize_bitmap(params_, top_level), params_.va_lg2, params_.oa_lg2,
+            top_level};
+  }
+  /// What the driver programs into the hardware (root, levels, ...).
+  hw_info_type hw_info() const noexcept {
+    return Format::make_hw_info(root_oa_, top().level, params_);
+  }
+
+  const params_type& params() const noexcept { return params_; }
+  Alloc& allocator() noexcept { return alloc_; }
+  const Alloc& allocator() const noexcept { return alloc_; }
+  Flush& flush_policy() noexcept { return flush_; }
+  const Flush& flush_policy() const noexcept { return flush_; }
+
+ private:
+  struct top_ref {
+    word_t* table;
+    unsigned level;
+  };
+
+  page_table(const params_type& p, table_alloc t, Alloc&& a, Flush&& f) noexcept
+      : params_(p),
+        top_(reinterpret_cast<std::uintptr_t>(t.table) | p.top_level),
+        root_oa_(t.oa),
+        alloc_(std::move(a)),
+        flush_(std::move(f)) {}
+
+  top_ref top() const noexcept {
+    // Acquire pairs with the release that published a (grown) top, so its
+    // items are visible. Tables are >= 32-byte aligned: the low 3 bits of
+    // the pointer are free to hold the top level.
+    const std::uintptr_t v = top_.load(std::memory_order_acquire);
+    return {reinterpret_cast<word_t*>(v & ~std::uintptr_t{7}), static_cast<unsigned>(v & 7)};
+  }
+
+  /// Adds one operation's removals to g; a policy that must not merge
+  /// disjoint ranges (no gaps) gets the pending ones synced first.
+  void commit(gather& g, va_t va, va_t last, detail::change_set& removed) noexcept {
+    if (flush_.must_flush_before(g, va, last)) sync(g);
+    g.add_range(va, last);
+    for (unsigned l = 0; l < 8; ++l) {
+      if (removed.leaf_levels & (1u << l)) g.add_leaf_level(l);
+      if (removed.table_levels & (1u << l)) g.add_table_level(l);
+    }
+    g.freed().splice(removed.freed);
+  }
+
+  void destroy() noexcept {
+    const std::uintptr_t v = top_.exchange(0, std::memory_order_relaxed);
+    if (!v) return;
+    auto* table = reinterpret_cast<word_t*>(v & ~std::uintptr_t{7});
+    const unsigned top_level = static_cast<unsigned>(v & 7);
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    const unsigned n = static_cast<unsigned>(log2_to_int(span - traits::item_lg2(top_level)));
+    table_list all;
+    detail::walk_ctx<Format, Alloc> c{params_, alloc_};
+    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      detail::collect_subtree<Format, decltype(lv)::value>(c, table, n, all);
+    });
+    all.push_back(alloc_.link_of(table, traits::top_table_lg2(params_, top_level)));
+    alloc_.free(all);
+  }
+
+  params_type params_;
+  std::atomic<std::uintptr_t> top_;
+  oa_t root_oa_;
+  [[no_unique_address]] Alloc alloc_;
+  [[no_unique_address]] Flush flush_;
+};
+
+}  // namespace genpt
