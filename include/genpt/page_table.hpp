@@ -122,7 +122,9 @@ class page_table {
     const oa_t oa_last = oa + (len - 1);
     if (last < va || oa_last < oa) return unexpected(errc::overflow);
     if (log2_div(oa_last, params_.oa_lg2) != 0) return unexpected(errc::out_of_range);
-    const auto [table, top_level] = top();
+    const top_ref t = top();
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last))
       return unexpected(errc::out_of_range);
@@ -159,7 +161,9 @@ class page_table {
     if (len == 0) return 0;
     const va_t last = va + (len - 1);
     if (last < va) return 0;
-    const auto [table, top_level] = top();
+    const top_ref t = top();
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last)) return 0;
 
@@ -192,7 +196,9 @@ class page_table {
   /// outside the table. Lock-free; safe against map/unmap of other ranges.
   std::optional<oa_t> iova_to_phys(va_t va) const noexcept {
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const auto [table, top_level] = top();
+    const top_ref t = top();
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, va)) return std::nullopt;
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
@@ -209,7 +215,9 @@ class page_table {
     const va_t last = va + (len - 1);
     if (last < va) return;
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const auto [table, top_level] = top();
+    const top_ref t = top();
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last)) return;
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
@@ -227,7 +235,9 @@ class page_table {
     const va_t last = va + (len - 1);
     if (last < va) return;
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const auto [table, top_level] = top();
+    const top_ref t = top();
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last)) return;
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
