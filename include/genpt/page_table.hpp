@@ -80,6 +80,7 @@ class page_table {
       : params_(o.params_),
         top_(o.top_.exchange(0, std::memory_order_relaxed)),
         root_oa_(o.root_oa_),
+        pgsizes_(o.pgsizes_),
         alloc_(std::move(o.alloc_)),
         flush_(std::move(o.flush_)) {}
   page_table& operator=(page_table&& o) noexcept {
@@ -88,6 +89,7 @@ class page_table {
       params_ = o.params_;
       top_.store(o.top_.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
       root_oa_ = o.root_oa_;
+      pgsizes_ = o.pgsizes_;
       alloc_ = std::move(o.alloc_);
       flush_ = std::move(o.flush_);
     }
@@ -128,8 +130,17 @@ class page_table {
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last))
       return unexpected(errc::out_of_range);
-    const std::uint64_t sizes = traits::pgsize_bitmap(params_, top_level);
-    if (log2_mod(va | oa | len, ffs64(sizes)) != 0) return unexpected(errc::misaligned);
+    const std::uint64_t sizes = pgsizes_;
+    const unsigned min_lg2 = ffs64(sizes);
+    if (log2_mod(va | oa | len, min_lg2) != 0) return unexpected(errc::misaligned);
+    // One smallest page onto an existing path: no allocation, no rollback.
+    if (len == log2_to_int(min_lg2) && (Format::leaf_sizes(0, params_) & len)) {
+      word_t* item = leaf_item(table, top_level, span, va);
+      if (item && detail::load_item(item) == 0) {
+        detail::store_item(item, Format::make_leaf(oa, min_lg2, 0, a, params_));
+        return {};
+      }
+    }
 
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
@@ -166,6 +177,21 @@ class page_table {
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (!detail::va_range_valid(params_.layout, span, va, last)) return 0;
+    // One smallest page: remove it in place without the general walk.
+    const unsigned min_lg2 = ffs64(pgsizes_);
+    if (len == log2_to_int(min_lg2)) {
+      if (word_t* item = leaf_item(table, top_level, span, va)) {
+        const word_t e = detail::load_item(item);
+        if (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2 &&
+            log2_mod(va, min_lg2) == 0) {
+          detail::store_item(item, word_t{0});
+          if (flush_.must_flush_before(g, va, last)) sync(g);
+          g.add_range(va, last);
+          g.add_leaf_level(0);
+          return len;
+        }
+      }
+    }
 
     detail::change_set removed;
     detail::unmap_walk<Format, Alloc> w{{params_, alloc_}, va, last, removed};
@@ -249,7 +275,7 @@ class page_table {
   /// Page sizes, VA/OA widths and the current top level.
   table_info info() const noexcept {
     const unsigned top_level = top().level;
-    return {traits::pgsize_bitmap(params_, top_level), params_.va_lg2, params_.oa_lg2,
+    return {pgsizes_, params_.va_lg2, params_.oa_lg2,
             top_level};
   }
   /// What the driver programs into the hardware (root, levels, ...).
@@ -273,6 +299,7 @@ class page_table {
       : params_(p),
         top_(reinterpret_cast<std::uintptr_t>(t.table) | p.top_level),
         root_oa_(t.oa),
+        pgsizes_(traits::pgsize_bitmap(p)),
         alloc_(std::move(a)),
         flush_(std::move(f)) {}
 
@@ -282,6 +309,15 @@ class page_table {
     // the pointer are free to hold the top level.
     const std::uintptr_t v = top_.load(std::memory_order_acquire);
     return {reinterpret_cast<word_t*>(v & ~std::uintptr_t{7}), static_cast<unsigned>(v & 7)};
+  }
+
+  /// The level-0 item translating va when every level above holds a table
+  /// pointer; nullptr otherwise.
+  word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      return detail::find_leaf_item<Format, decltype(lv)::value>(c, table, span, va);
+    });
   }
 
   /// Adds one operation's removals to g; a policy that must not merge
@@ -315,6 +351,7 @@ class page_table {
   params_type params_;
   std::atomic<std::uintptr_t> top_;
   oa_t root_oa_;
+  std::uint64_t pgsizes_;  ///< every leaf size the table can make
   [[no_unique_address]] Alloc alloc_;
   [[no_unique_address]] Flush flush_;
 };

@@ -83,8 +83,11 @@ struct format_traits {
     }
   }
   /// Index of `va` in a table at `level` that spans `span_lg2` VA bits.
+  /// Branch-free: span_lg2 - item_lg2(level) is at most 16 (a table has at
+  /// most 2^16 items), so no shift here reaches 64.
   static constexpr unsigned index_of(va_t va, unsigned level, unsigned span_lg2) noexcept {
-    return static_cast<unsigned>(log2_mod(va, span_lg2) >> item_lg2(level));
+    const unsigned ilg2 = item_lg2(level);
+    return static_cast<unsigned>((va >> ilg2) & ((std::uint64_t{1} << (span_lg2 - ilg2)) - 1));
   }
 
   /// Bytes of the entry holding this item, log2 (default: one item).
@@ -103,10 +106,19 @@ struct format_traits {
     else
       return 0;
   }
-  /// Every leaf size the table can make, as a bitmap (bit n: 2^n bytes).
-  static constexpr std::uint64_t pgsize_bitmap(const params& p, unsigned top_level) noexcept {
+  /// The highest level the top can reach: the creation top, or for a
+  /// dynamic top the highest level whose items are smaller than va_lg2.
+  static constexpr unsigned max_reachable_level(const params& p) noexcept {
+    if (!p.dynamic_top) return p.top_level;
+    unsigned l = p.top_level;
+    while (l < F::max_top_level && item_lg2(l + 1) < p.va_lg2) ++l;
+    return l;
+  }
+  /// Every leaf size the table can make (or grow to make), as a bitmap
+  /// (bit n: 2^n bytes), limited to sizes below 2^oa_lg2.
+  static constexpr std::uint64_t pgsize_bitmap(const params& p) noexcept {
     std::uint64_t m = 0;
-    for (unsigned l = 0; l <= top_level; ++l) m |= F::leaf_sizes(l, p);
+    for (unsigned l = 0, top = max_reachable_level(p); l <= top; ++l) m |= F::leaf_sizes(l, p);
     return m & log2_to_max_int(p.oa_lg2);
   }
 };

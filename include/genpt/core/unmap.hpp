@@ -43,6 +43,11 @@ struct unmap_walk {
             return;
           }
           const unsigned n = 1u << (sz - ilg2);
+          if (n == 1) {
+            clear_run<L>(s);
+            if (done) return;
+            continue;
+          }
           for (unsigned k = 0; k < n; ++k) store_item(s.item() + k, word_t{0});
           removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
           const va_t entry_last = va + log2_to_max_int(sz);
@@ -73,6 +78,39 @@ struct unmap_walk {
           continue;
       }
     }
+  }
+
+ private:
+  /// Clears the run of single-item leaves starting at s.index (which holds
+  /// one), up to the table end, the first item past `last`, or the first
+  /// item that is not a single-item leaf.
+  template <unsigned L, class State>
+  void clear_run(State& s) noexcept {
+    constexpr unsigned ilg2 = State::item_lg2;
+    unsigned lim = s.end_index;
+    const std::uint64_t left = ((last - va) >> ilg2) + 1;  // items starting <= last
+    if (left < lim - s.index) lim = s.index + static_cast<unsigned>(left);
+    unsigned k = s.index;
+    do {
+      store_item(s.table + k, word_t{0});
+      ++k;
+    } while (k < lim && is_single_leaf<L>(load_item(s.table + k)));
+    removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
+    const std::uint64_t bytes = std::uint64_t{k - s.index} << ilg2;
+    unmapped += bytes;
+    const va_t run_last = va + (bytes - 1);
+    s.index = k;
+    if (run_last >= last) {
+      done = true;
+      return;
+    }
+    va = run_last + 1;
+  }
+
+  template <unsigned L>
+  static bool is_single_leaf(word_t e) noexcept {
+    return Format::classify(e, L) == entry_kind::leaf &&
+           traits::entry_size_lg2(e, L) == traits::item_lg2(L);
   }
 };
 

@@ -70,9 +70,10 @@ struct level_state {
   /// Window of `table` (spanning span_lg2 VA bits) that [va, last] covers.
   constexpr level_state(word_t* t, unsigned span_lg2, va_t va, va_t last) noexcept
       : table(t), index(traits::index_of(va, Level, span_lg2)) {
-    end_index = log2_div_eq(va, last, span_lg2)
-                    ? traits::index_of(last, Level, span_lg2) + 1
-                    : static_cast<unsigned>(log2_to_int(span_lg2 - item_lg2));
+    // Does `last` lie in this table? (Shifts stay below 64: see index_of.)
+    const bool last_inside = (((va ^ last) >> item_lg2) >> (span_lg2 - item_lg2)) == 0;
+    end_index = last_inside ? traits::index_of(last, Level, span_lg2) + 1
+                            : 1u << (span_lg2 - item_lg2);
   }
   word_t* item() const noexcept { return table + index; }
   /// Loads table[index] (acquire: a table pointer may be followed).
@@ -83,7 +84,8 @@ struct level_state {
   }
   /// First va of item `index`, given any va inside this table.
   static constexpr va_t item_va(va_t any_va, unsigned span_lg2, unsigned index) noexcept {
-    return log2_align_down(any_va, span_lg2) + (va_t{index} << item_lg2);
+    const va_t table_mask = (va_t{1} << (span_lg2 - item_lg2)) - 1;
+    return (((any_va >> item_lg2) & ~table_mask) | index) << item_lg2;
   }
 };
 
@@ -106,7 +108,7 @@ struct walk_ctx {
 
 /// Translates one va; nullopt for no translation.
 template <class Format, unsigned L, class Ctx>
-std::optional<oa_t> lookup(const Ctx& c, const typename Format::word_t* table, unsigned span_lg2,
+[[gnu::always_inline]] inline std::optional<oa_t> lookup(const Ctx& c, const typename Format::word_t* table, unsigned span_lg2,
                            va_t va) noexcept {
   using traits = format_traits<Format>;
   const auto e = load_item_acquire(table + traits::index_of(va, L, span_lg2));
@@ -118,6 +120,22 @@ std::optional<oa_t> lookup(const Ctx& c, const typename Format::word_t* table, u
       [[fallthrough]];
     default:
       return std::nullopt;
+  }
+}
+
+/// The level-0 item for va when every level above holds a table pointer;
+/// nullptr when the path has a hole or a leaf above level 0.
+template <class Format, unsigned L, class Ctx>
+[[gnu::always_inline]] inline typename Format::word_t* find_leaf_item(const Ctx& c, typename Format::word_t* table,
+                                        unsigned span_lg2, va_t va) noexcept {
+  using traits = format_traits<Format>;
+  auto* item = table + traits::index_of(va, L, span_lg2);
+  if constexpr (L == 0) {
+    return item;
+  } else {
+    const auto e = load_item_acquire(item);
+    if (Format::classify(e, L) != entry_kind::table) return nullptr;
+    return find_leaf_item<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va);
   }
 }
 
