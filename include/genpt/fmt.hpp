@@ -41,6 +41,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -68,15 +69,6 @@ inline std::string size_name(unsigned size_lg2) {
   return fmt::format("{}{}", n, units[unit]);
 }
 
-/// How dump() prints a table.
-struct dump_options {
-  /// Print table descriptors raw, followed by "-> <oa of the next table>".
-  /// Off by default: with heap tables these vary from run to run.
-  bool table_oa = false;
-  /// Fold runs of two or more leaf items with contiguous oa and equal attrs.
-  bool fold = true;
-};
-
 namespace detail {
 
 /// Appends "a|b|c" for every name whose flag is set, or "none".
@@ -89,6 +81,112 @@ struct flag_joiner {
   }
   std::string take() { return out.empty() ? std::string("none") : std::move(out); }
 };
+
+}  // namespace detail
+
+}  // namespace genpt
+
+/// "invalid_argument", "no_memory", ... (genpt::to_string); "errc(N)" otherwise.
+template <>
+struct fmt::formatter<genpt::errc> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(genpt::errc e, FormatContext& ctx) const -> decltype(ctx.out()) {
+    const int v = static_cast<int>(e);
+    if (v < static_cast<int>(genpt::errc::invalid_argument) ||
+        v > static_cast<int>(genpt::errc::not_found))
+      return fmt::formatter<std::string_view>::format(fmt::format("errc({})", v), ctx);
+    return fmt::formatter<std::string_view>::format(genpt::to_string(e), ctx);
+  }
+};
+
+/// "read|write|cache|noexec|mmio|priv" for the flags set, "none" for none;
+/// unknown bits as a trailing hex value.
+template <>
+struct fmt::formatter<genpt::prot> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(genpt::prot p, FormatContext& ctx) const -> decltype(ctx.out()) {
+    using genpt::prot;
+    genpt::detail::flag_joiner j;
+    j.add(genpt::has(p, prot::read), "read");
+    j.add(genpt::has(p, prot::write), "write");
+    j.add(genpt::has(p, prot::cache), "cache");
+    j.add(genpt::has(p, prot::noexec), "noexec");
+    j.add(genpt::has(p, prot::mmio), "mmio");
+    j.add(genpt::has(p, prot::priv), "priv");
+    const unsigned rest = static_cast<unsigned>(p) & ~63u;
+    const std::string known = j.take();
+    const std::string s = !rest ? known
+                          : known == "none" ? fmt::format("{:#x}", rest)
+                                            : fmt::format("{}|{:#x}", known, rest);
+    return fmt::formatter<std::string_view>::format(s, ctx);
+  }
+};
+
+/// "empty", "table" or "leaf".
+template <>
+struct fmt::formatter<genpt::entry_kind> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(genpt::entry_kind k, FormatContext& ctx) const -> decltype(ctx.out()) {
+    std::string_view s = "?";
+    switch (k) {
+      case genpt::entry_kind::empty: s = "empty"; break;
+      case genpt::entry_kind::table: s = "table"; break;
+      case genpt::entry_kind::leaf: s = "leaf"; break;
+    }
+    return fmt::formatter<std::string_view>::format(s, ctx);
+  }
+};
+
+/// Page sizes of a bitmap, smallest first: "4K|2M|1G"; "none" when empty.
+template <>
+struct fmt::formatter<genpt::pgsizes> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(genpt::pgsizes s, FormatContext& ctx) const -> decltype(ctx.out()) {
+    std::string out;
+    for (unsigned b = 0; b < 64; ++b) {
+      if (!(s.bitmap & (std::uint64_t{1} << b))) continue;
+      if (!out.empty()) out += '|';
+      out += genpt::size_name(b);
+    }
+    if (out.empty()) out = "none";
+    return fmt::formatter<std::string_view>::format(out, ctx);
+  }
+};
+
+/// The x86-64 leaf attributes that are set, in this order:
+/// "write|user|pwt|pcd|pat|global|noexec|accessed|dirty|encrypted";
+/// "none" for a read-only supervisor leaf with nothing else set.
+template <>
+struct fmt::formatter<genpt::x86_64::attrs> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const genpt::x86_64::attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
+    genpt::detail::flag_joiner j;
+    j.add(a.write, "write");
+    j.add(a.user, "user");
+    j.add(a.pwt, "pwt");
+    j.add(a.pcd, "pcd");
+    j.add(a.pat, "pat");
+    j.add(a.global, "global");
+    j.add(a.noexec, "noexec");
+    j.add(a.accessed, "accessed");
+    j.add(a.dirty, "dirty");
+    j.add(a.encrypted, "encrypted");
+    return fmt::formatter<std::string_view>::format(j.take(), ctx);
+  }
+};
+
+namespace genpt {
+
+/// How dump() prints a table.
+struct dump_options {
+  /// Print table descriptors raw, followed by "-> <oa of the next table>".
+  /// Off by default: with heap tables these vary from run to run.
+  bool table_oa = false;
+  /// Fold runs of two or more leaf items with contiguous oa and equal attrs.
+  bool fold = true;
+};
+
+namespace detail {
 
 /// Accumulates dump lines and folds runs of leaf items.
 template <class PageTable>
@@ -247,91 +345,3 @@ std::string dump(const PageTable& pt, const dump_options& opt = {}) {
 
 }  // namespace genpt
 
-/// "invalid_argument", "no_memory", ... (genpt::to_string); "errc(N)" otherwise.
-template <>
-struct fmt::formatter<genpt::errc> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(genpt::errc e, FormatContext& ctx) const -> decltype(ctx.out()) {
-    const int v = static_cast<int>(e);
-    if (v < static_cast<int>(genpt::errc::invalid_argument) ||
-        v > static_cast<int>(genpt::errc::not_found))
-      return fmt::formatter<std::string_view>::format(fmt::format("errc({})", v), ctx);
-    return fmt::formatter<std::string_view>::format(genpt::to_string(e), ctx);
-  }
-};
-
-/// "read|write|cache|noexec|mmio|priv" for the flags set, "none" for none;
-/// unknown bits as a trailing hex value.
-template <>
-struct fmt::formatter<genpt::prot> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(genpt::prot p, FormatContext& ctx) const -> decltype(ctx.out()) {
-    using genpt::prot;
-    genpt::detail::flag_joiner j;
-    j.add(genpt::has(p, prot::read), "read");
-    j.add(genpt::has(p, prot::write), "write");
-    j.add(genpt::has(p, prot::cache), "cache");
-    j.add(genpt::has(p, prot::noexec), "noexec");
-    j.add(genpt::has(p, prot::mmio), "mmio");
-    j.add(genpt::has(p, prot::priv), "priv");
-    const unsigned rest = static_cast<unsigned>(p) & ~63u;
-    const std::string known = j.take();
-    const std::string s = !rest ? known
-                          : known == "none" ? fmt::format("{:#x}", rest)
-                                            : fmt::format("{}|{:#x}", known, rest);
-    return fmt::formatter<std::string_view>::format(s, ctx);
-  }
-};
-
-/// "empty", "table" or "leaf".
-template <>
-struct fmt::formatter<genpt::entry_kind> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(genpt::entry_kind k, FormatContext& ctx) const -> decltype(ctx.out()) {
-    std::string_view s = "?";
-    switch (k) {
-      case genpt::entry_kind::empty: s = "empty"; break;
-      case genpt::entry_kind::table: s = "table"; break;
-      case genpt::entry_kind::leaf: s = "leaf"; break;
-    }
-    return fmt::formatter<std::string_view>::format(s, ctx);
-  }
-};
-
-/// Page sizes of a bitmap, smallest first: "4K|2M|1G"; "none" when empty.
-template <>
-struct fmt::formatter<genpt::pgsizes> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(genpt::pgsizes s, FormatContext& ctx) const -> decltype(ctx.out()) {
-    std::string out;
-    for (unsigned b = 0; b < 64; ++b) {
-      if (!(s.bitmap & (std::uint64_t{1} << b))) continue;
-      if (!out.empty()) out += '|';
-      out += genpt::size_name(b);
-    }
-    if (out.empty()) out = "none";
-    return fmt::formatter<std::string_view>::format(out, ctx);
-  }
-};
-
-/// The x86-64 leaf attributes that are set, in descriptor-bit order:
-/// "write|user|pwt|pcd|pat|global|noexec|accessed|dirty|encrypted";
-/// "none" for a read-only supervisor leaf with nothing else set.
-template <>
-struct fmt::formatter<genpt::x86_64::attrs> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(const genpt::x86_64::attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    genpt::detail::flag_joiner j;
-    j.add(a.write, "write");
-    j.add(a.user, "user");
-    j.add(a.pwt, "pwt");
-    j.add(a.pcd, "pcd");
-    j.add(a.pat, "pat");
-    j.add(a.global, "global");
-    j.add(a.noexec, "noexec");
-    j.add(a.accessed, "accessed");
-    j.add(a.dirty, "dirty");
-    j.add(a.encrypted, "encrypted");
-    return fmt::formatter<std::string_view>::format(j.take(), ctx);
-  }
-};

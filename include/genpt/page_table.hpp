@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "genpt/alloc/heap_levels.hpp"
+#include "genpt/core/best_pgsize.hpp"
 #include "genpt/core/concepts.hpp"
 #include "genpt/core/map.hpp"
 #include "genpt/core/unmap.hpp"
@@ -124,15 +125,18 @@ class page_table {
     const oa_t oa_last = oa + (len - 1);
     if (last < va || oa_last < oa) return unexpected(errc::overflow);
     if (log2_div(oa_last, params_.oa_lg2) != 0) return unexpected(errc::out_of_range);
-    const top_ref t = top();
-    word_t* const table = t.table;
-    const unsigned top_level = t.level;
-    const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (!detail::va_range_valid(params_.layout, span, va, last))
-      return unexpected(errc::out_of_range);
     const std::uint64_t sizes = pgsizes_;
     const unsigned min_lg2 = ffs64(sizes);
     if (log2_mod(va | oa | len, min_lg2) != 0) return unexpected(errc::misaligned);
+    top_ref t = top();
+    if (!fits(t.level, va, last, oa)) {
+      if (!params_.dynamic_top) return unexpected(errc::out_of_range);
+      if (const errc r = grow(va, last, oa); r != detail::ok) return unexpected(r);
+      t = top();
+    }
+    word_t* const table = t.table;
+    const unsigned top_level = t.level;
+    const unsigned span = traits::top_span_lg2(params_, top_level);
     // One smallest page onto an existing path: no allocation, no rollback.
     if (len == log2_to_int(min_lg2) && (Format::leaf_sizes(0, params_) & len)) {
       word_t* item = leaf_item(table, top_level, span, va);
@@ -311,6 +315,73 @@ class page_table {
     return {reinterpret_cast<word_t*>(v & ~std::uintptr_t{7}), static_cast<unsigned>(v & 7)};
   }
 
+  /// True when a top at `level` can hold [va, last] and, for a growable
+  /// top, the largest page that fits its start (so growth can offer it).
+  bool fits(unsigned level, va_t va, va_t last, oa_t oa) const noexcept {
+    const unsigned span = traits::top_span_lg2(params_, level);
+    if (!detail::va_range_valid(params_.layout, span, va, last)) return false;
+    return !params_.dynamic_top || best_pgsize_lg2(pgsizes_, va, last, oa) < span ||
+           span >= params_.va_lg2;
+  }
+
+  /// Raises a dynamic top until it fits [va, last]: allocates the new top
+  /// levels, links the old top at index 0 of the level above it, tells the
+  /// driver (flush policy's change_top, when it has one) and only then
+  /// publishes the new top. No IOTLB flush: no translation changed.
+  /// Errors: out_of_range (cannot grow that far), no_memory (nothing changed).
+  errc grow(va_t va, va_t last, oa_t oa) noexcept {
+    growth_lock lock(grow_lock_);
+    const top_ref cur = top();  // re-read under the lock: another map may have grown it
+    unsigned level = cur.level;
+    while (!fits(level, va, last, oa)) {
+      ++level;
+      if (level > Format::max_top_level || traits::item_lg2(level) >= params_.va_lg2)
+        return errc::out_of_range;
+    }
+    if (level == cur.level) return detail::ok;
+    table_list fresh;
+    word_t* below = cur.table;
+    oa_t below_oa = root_oa_;
+    for (unsigned l = cur.level + 1; l <= level; ++l) {
+      const unsigned lg2 = traits::top_table_lg2(params_, l);
+      const table_alloc t = alloc_.allocate(lg2);
+      if (!t.table) {
+        alloc_.free(fresh);
+        return errc::no_memory;
+      }
+      fresh.push_back(alloc_.link_of(t.table, lg2));
+      // Not yet reachable by anyone: a plain store is enough; the release
+      // store of top_ below publishes it.
+      detail::store_item(static_cast<word_t*>(t.table), Format::make_table(below_oa, l, params_));
+      below = static_cast<word_t*>(t.table);
+      below_oa = t.oa;
+    }
+    if constexpr (requires { flush_.change_top(below_oa, level); }) flush_.change_top(below_oa, level);
+    root_oa_ = below_oa;
+    // Release pairs with the acquire in top(): the new tables' contents are
+    // visible before the pointer to them.
+    top_.store(reinterpret_cast<std::uintptr_t>(below) | level, std::memory_order_release);
+    while (fresh.pop_front()) {
+    }  // the links stay with their tables; the list itself is dropped
+    return detail::ok;
+  }
+
+  /// Serializes top growth only (map/unmap of disjoint ranges never wait).
+  class growth_lock {
+   public:
+    explicit growth_lock(std::atomic<bool>& f) noexcept : f_(f) {
+      // Acquire: whoever held the lock before has published its top.
+      while (f_.exchange(true, std::memory_order_acquire)) {
+      }
+    }
+    ~growth_lock() { f_.store(false, std::memory_order_release); }
+    growth_lock(const growth_lock&) = delete;
+    growth_lock& operator=(const growth_lock&) = delete;
+
+   private:
+    std::atomic<bool>& f_;
+  };
+
   /// The level-0 item translating va when every level above holds a table
   /// pointer; nullptr otherwise.
   word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
@@ -352,6 +423,7 @@ class page_table {
   std::atomic<std::uintptr_t> top_;
   oa_t root_oa_;
   std::uint64_t pgsizes_;  ///< every leaf size the table can make
+  std::atomic<bool> grow_lock_{false};
   [[no_unique_address]] Alloc alloc_;
   [[no_unique_address]] Flush flush_;
 };

@@ -35,6 +35,13 @@ class flush_range {
     if (!g.empty()) sink_.flush(g.request());
   }
 
+  /// Forwards a growable top's new root to the sink, when it takes one.
+  void change_top(oa_t root, unsigned top_level) noexcept
+    requires requires(Sink& s) { s.change_top(root, top_level); }
+  {
+    sink_.change_top(root, top_level);
+  }
+
   Sink& sink() noexcept { return sink_; }
   const Sink& sink() const noexcept { return sink_; }
 
