@@ -114,6 +114,14 @@ struct format_traits {
     while (l < F::max_top_level && item_lg2(l + 1) < p.va_lg2) ++l;
     return l;
   }
+  /// The descriptor bits that hold `oa` in a leaf (default: oa in place).
+  /// make_leaf(oa, ...) must equal attribute bits | encode_oa(oa).
+  static constexpr word_t encode_oa(oa_t oa, const params& p) noexcept {
+    if constexpr (requires { F::encode_oa(oa, p); })
+      return F::encode_oa(oa, p);
+    else
+      return oa;
+  }
   /// Every leaf size the table can make (or grow to make), as a bitmap
   /// (bit n: 2^n bytes), limited to sizes below 2^oa_lg2.
   static constexpr std::uint64_t pgsize_bitmap(const params& p) noexcept {

@@ -170,8 +170,11 @@ struct map_walk {
     word_t any = 0;
     for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
     if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
-    const word_t d = Format::make_leaf(oa, ilg2, L, a, c.p);
-    for (std::uint64_t k = 0; k < count; ++k) store_item(item + k, d + (k << ilg2));
+    // make_leaf(oa) is attribute bits | encode_oa(oa): take the attribute
+    // bits once, then add each item's encoded oa.
+    const word_t bits = Format::make_leaf(oa, ilg2, L, a, c.p) ^ traits::encode_oa(oa, c.p);
+    for (std::uint64_t k = 0; k < count; ++k)
+      store_item(item + k, bits | traits::encode_oa(oa + (k << ilg2), c.p));
     s.index += static_cast<unsigned>(count);
     const va_t run_last = va + ((count << ilg2) - 1);
     if (run_last == last) done = true;
