@@ -10,13 +10,15 @@
 //   genpt::dump(pt)                                        the whole tree
 //   genpt::dump(pt, va, len)                               items over [va, va + len)
 //
-// Dump format (one line per item, depth first, deterministic):
+// Dump format (one line per item, depth first, deterministic), for example
+// (lines wrapped here at "oa"; "x2" is "\u00d72", a multiplication sign):
 //
 //   [  0] PML4E 0x0000000000000000..0x0000007fffffffff 0x0000000000000027 table
-//     [  0..2] x3 PDPTE 0x0000000000000000..0x00000000bfffffff 0x00000001000000e7 1G
-//              oa 0x0000000100000000..0x00000001bfffffff write|user|accessed|dirty
+//     [  0..1] x2 PDPTE 0x0000000000000000..0x000000007fffffff 0x00000001000000e7 1G
+//         oa 0x0000000100000000..0x000000017fffffff write|user|accessed|dirty
+//     [  2] PDPTE 0x0000000080000000..0x00000000bfffffff 0x00000001800000a5 1G
+//         oa 0x0000000180000000 user|accessed
 //
-// (the second item is one line in the real output; "x" is U+00D7 there).
 // Each line is indented two spaces per level below the top. Fields: the
 // item's index in its table, the spec name of its level
 // (Format::level_name), the va range it translates (first..last, both

@@ -13,6 +13,8 @@
 #include "genpt/alloc/heap_levels.hpp"
 #include "genpt/core/best_pgsize.hpp"
 #include "genpt/core/concepts.hpp"
+#include "genpt/core/cut.hpp"
+#include "genpt/core/dirty.hpp"
 #include "genpt/core/map.hpp"
 #include "genpt/core/unmap.hpp"
 #include "genpt/core/walk.hpp"
@@ -32,6 +34,11 @@ auto read_section(const Alloc& a) noexcept {
     return 0;
 }
 }  // namespace detail
+
+/// Options of protect().
+struct protect_flags {
+  bool no_cut = false;  ///< fail with misaligned instead of cutting edge entries
+};
 
 /// A radix page table in the bit format of `Format`.
 ///
@@ -68,7 +75,15 @@ class page_table {
     const unsigned lg2 = traits::top_table_lg2(*p, p->top_level);
     const table_alloc t = alloc.allocate(lg2);
     if (!t.table) return unexpected(errc::no_memory);
-    if (Format::table_oa(Format::make_table(t.oa, p->top_level + 1, *p), *p) != t.oa) {
+    // The root must fit the hardware's root field: the format's root_fits
+    // hook where the root register differs from a table descriptor (ARMv8
+    // TTBR: tops smaller than a granule), else a table pointer round trip.
+    bool root_ok;
+    if constexpr (requires { Format::root_fits(t.oa, *p); })
+      root_ok = Format::root_fits(t.oa, *p);
+    else
+      root_ok = Format::table_oa(Format::make_table(t.oa, p->top_level + 1, *p), *p) == t.oa;
+    if (!root_ok) {
       table_list l;
       l.push_back(alloc.link_of(t.table, lg2));
       alloc.free(l);
@@ -220,6 +235,135 @@ class page_table {
     if (!g.empty()) flush_.flush(g);
     alloc_.free(g.freed());
     g.clear_range();
+  }
+
+  /// Reports every dirty entry overlapping [va, va + len) to sink.record(va,
+  /// len) (the entry's span clipped to the range; a contiguous entry is
+  /// dirty when any item is), then cleans it (unless flags.no_clear) and
+  /// gathers the cleaned entries, leaf-only. Holes are skipped. Cleaning
+  /// never loses a dirty bit the hardware sets concurrently (compare-exchange
+  /// per item); a write that lands before the next IOTLB flush may be
+  /// reported in the next harvest.
+  /// Errors: not_supported (format/config without dirty tracking),
+  /// invalid_argument (len 0), overflow, out_of_range.
+  template <dirty_sink Sink>
+  result<void> read_and_clear_dirty(va_t va, std::uint64_t len, Sink& sink, gather& g,
+                                    dirty_flags flags = {}) {
+    if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
+    if constexpr (detail::has_dirty_hooks<Format>) {
+      va_t last = 0;
+      const top_ref t = top();
+      if (const errc r = check_range(t, va, len, last); r != detail::ok) return unexpected(r);
+      [[maybe_unused]] auto guard = detail::read_section(alloc_);
+      const unsigned span = traits::top_span_lg2(params_, t.level);
+      detail::change_set cleaned;
+      detail::dirty_walk<Format, Alloc, Sink> w{{params_, alloc_}, sink, va, last, flags.no_clear,
+                                                cleaned};
+      detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+        w.template level<decltype(lv)::value>(t.table, span, va, last);
+      });
+      if (cleaned.any) commit(g, cleaned.va, cleaned.last, cleaned);
+    }
+    return {};
+  }
+
+  /// Marks the leaf translating va dirty, as the hardware would on a write:
+  /// one compare-exchange on one item, lock-free.
+  /// Errors: not_supported, not_found (no translation), busy (the item
+  /// changed under the compare-exchange; nothing was written, retry).
+  result<void> set_dirty(va_t va) noexcept {
+    if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
+    if constexpr (detail::has_dirty_hooks<Format>) {
+      const top_ref t = top();
+      const unsigned span = traits::top_span_lg2(params_, t.level);
+      if (!detail::va_range_valid(params_.layout, span, va, va)) return unexpected(errc::not_found);
+      [[maybe_unused]] auto guard = detail::read_section(alloc_);
+      unsigned level = 0;
+      const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+      word_t* item = detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+        return detail::find_leaf<Format, decltype(lv)::value>(c, t.table, span, va, level);
+      });
+      if (!item) return unexpected(errc::not_found);
+      word_t e = detail::load_item(item);
+      if (Format::is_write_dirty(e, params_)) return {};
+      if (!detail::cas_item_relaxed(item, e, Format::make_write_dirty(e, params_)))
+        return unexpected(errc::busy);
+    }
+    return {};
+  }
+
+  /// Makes va the start of an entry without changing any translation: a
+  /// large leaf becomes a table of smaller leaves (same oa and attributes),
+  /// a contiguous run smaller entries; a no-op when va already starts one.
+  /// The old entry's range goes into g: TLBs may still hold the larger entry,
+  /// which stays correct until a later unmap of part of it is flushed.
+  /// Errors: not_found (va unmapped), misaligned (va not a multiple of the
+  /// smallest page), out_of_range, no_memory (translations unchanged; a
+  /// multi-level cut may have finished its upper steps), not_supported (a
+  /// size the format cannot split into, e.g. AMDv1 1T..128T runs).
+  result<void> cut(va_t va, gather& g) noexcept {
+    const top_ref t = top();
+    const unsigned span = traits::top_span_lg2(params_, t.level);
+    if (!detail::va_range_valid(params_.layout, span, va, va)) return unexpected(errc::out_of_range);
+    if (log2_mod(va, ffs64(pgsizes_)) != 0) return unexpected(errc::misaligned);
+    detail::change_set changed;
+    detail::cut_walk<Format, Alloc> w{{params_, alloc_}, va, changed};
+    const errc r = detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+      return w.template level<decltype(lv)::value>(t.table, span);
+    });
+    if (changed.any) commit(g, changed.va, changed.last, changed);
+    if (r != detail::ok) return unexpected(r);
+    return {};
+  }
+  /// cut(), then sync() of its own gather.
+  result<void> cut(va_t va) noexcept {
+    gather g;
+    result<void> r = cut(va, g);
+    sync(g);
+    return r;
+  }
+
+  /// Gives every leaf in [va, va + len) the attributes `a`, keeping its oa.
+  /// Entries straddling either edge are cut first, or with
+  /// `protect_flags::no_cut` the call fails with misaligned before changing
+  /// anything. Holes are skipped. The changed entries are gathered.
+  /// Errors: invalid_argument (len 0, attrs the format cannot express),
+  /// overflow, out_of_range, misaligned, no_memory (from a cut; no
+  /// attribute changed), not_supported (an edge the format cannot cut).
+  result<void> protect(va_t va, std::uint64_t len, const attrs_type& a, gather& g,
+                       protect_flags flags = {}) noexcept {
+    if constexpr (requires { Format::attrs_valid(a, params_); }) {
+      if (!Format::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
+    }
+    va_t last = 0;
+    const top_ref t = top();
+    if (const errc r = check_range(t, va, len, last); r != detail::ok) return unexpected(r);
+    if (log2_mod(va | len, ffs64(pgsizes_)) != 0) return unexpected(errc::misaligned);
+    const unsigned span = traits::top_span_lg2(params_, t.level);
+    const bool cut_end = last + 1 != 0 && detail::va_range_valid(params_.layout, span, last + 1, last + 1);
+    if (flags.no_cut) {
+      if (straddles(va) || (cut_end && straddles(last + 1))) return unexpected(errc::misaligned);
+    } else {
+      for (const va_t edge : {va, last + 1}) {
+        if (edge == last + 1 && !cut_end) continue;
+        if (!straddles(edge)) continue;
+        if (result<void> r = cut(edge, g); !r) return r;
+      }
+    }
+    detail::change_set changed;
+    detail::protect_walk<Format, Alloc> w{{params_, alloc_}, a, changed};
+    detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+      w.template level<decltype(lv)::value>(t.table, span, va, last);
+    });
+    if (changed.any) commit(g, changed.va, changed.last, changed);
+    return {};
+  }
+  /// protect() with attributes from `p` (as map(prot) makes them).
+  /// Errors: as protect(attrs); invalid_argument when p has neither read nor write.
+  result<void> protect(va_t va, std::uint64_t len, prot p, gather& g,
+                       protect_flags flags = {}) noexcept {
+    if ((p & (prot::read | prot::write)) == prot::none) return unexpected(errc::invalid_argument);
+    return protect(va, len, Format::attrs_from_prot(p, params_), g, flags);
   }
 
   /// The output address of `va` (any alignment); nullopt when unmapped or
@@ -381,6 +525,29 @@ class page_table {
    private:
     std::atomic<bool>& f_;
   };
+
+  /// Validates [va, va + len) against the current top; sets last.
+  errc check_range(top_ref t, va_t va, std::uint64_t len, va_t& last) const noexcept {
+    if (len == 0) return errc::invalid_argument;
+    last = va + (len - 1);
+    if (last < va) return errc::overflow;
+    const unsigned span = traits::top_span_lg2(params_, t.level);
+    if (!detail::va_range_valid(params_.layout, span, va, last)) return errc::out_of_range;
+    return detail::ok;
+  }
+
+  /// True when va lies strictly inside a leaf entry (not at its start).
+  bool straddles(va_t va) const noexcept {
+    const top_ref t = top();
+    const unsigned span = traits::top_span_lg2(params_, t.level);
+    unsigned level = 0;
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    const word_t* item = detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+      return detail::find_leaf<Format, decltype(lv)::value>(c, t.table, span, va, level);
+    });
+    if (!item) return false;
+    return log2_mod(va, traits::entry_size_lg2(detail::load_item(item), level)) != 0;
+  }
 
   /// The level-0 item translating va when every level above holds a table
   /// pointer; nullptr otherwise.

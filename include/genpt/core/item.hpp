@@ -34,6 +34,13 @@ inline void store_item(Word* p, Word v) noexcept {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
+/// Publishes a table that replaces a leaf (cut): release orders the new
+/// table's contents before the pointer, as for a fresh install.
+template <class Word>
+inline void store_item_release(Word* p, Word v) noexcept {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
 /// Publishes a new child table: replaces `expected` with `desired` only if
 /// the item still holds `expected`. Release orders the child's zero fill
 /// (and anything written into it) before the pointer becomes visible;

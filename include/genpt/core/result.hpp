@@ -30,6 +30,7 @@ enum class errc : int {
   no_memory,             ///< the allocator failed
   not_supported,         ///< feature or operation the format/config lacks
   not_found,             ///< no translation where one was required
+  busy,                  ///< a compare-exchange lost a race with a concurrent update; retry
 };
 
 /// The stable name of an errc ("invalid_argument", ...).
@@ -43,6 +44,7 @@ constexpr const char* to_string(errc e) noexcept {
     case errc::no_memory: return "no_memory";
     case errc::not_supported: return "not_supported";
     case errc::not_found: return "not_found";
+    case errc::busy: return "busy";
   }
   return "unknown";
 }

@@ -190,6 +190,13 @@ struct x86_64 {
     return !a.encrypted || p.c_bit;
   }
 
+  // -- Dirty tracking (SDM Vol. 3A §4.8 "Accessed and Dirty Flags") -------
+  /// The processor sets D on the first write through a leaf.
+  static constexpr bool is_write_dirty(word_t e, const params&) noexcept { return e & D; }
+  static constexpr word_t make_write_clean(word_t e, const params&) noexcept { return e & ~D; }
+  /// A write sets A and D, as the processor does.
+  static constexpr word_t make_write_dirty(word_t e, const params&) noexcept { return e | A | D; }
+
   static constexpr hw_info make_hw_info(oa_t root, unsigned top_level, const params&) noexcept {
     return {root, top_level + 1};
   }

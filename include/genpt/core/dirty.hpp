@@ -1,0 +1,135 @@
+// genpt/core/dirty.hpp - dirty tracking: harvest, clean, and set.
+//
+// A format supports dirty tracking by declaring
+//   bool   is_write_dirty(word_t, const params&)     the hardware wrote through this item
+//   word_t make_write_clean(word_t, const params&)   the item, clean
+//   word_t make_write_dirty(word_t, const params&)   the item as the hardware dirties it
+// and optionally `bool dirty_supported(const params&)` (ARMv8 needs DBM).
+// A contiguous entry is dirty when any of its items is (hardware may set
+// the bit in only one) and is cleaned in every item.
+#pragma once
+
+#include <cstdint>
+
+#include "genpt/core/map.hpp"
+#include "genpt/core/walk.hpp"
+
+namespace genpt {
+
+/// Receives each dirty span: record(va, len). len > 0, spans in va order.
+template <class S>
+concept dirty_sink = requires(S& s, va_t va, std::uint64_t len) { s.record(va, len); };
+
+/// Options of read_and_clear_dirty.
+struct dirty_flags {
+  bool no_clear = false;  ///< report only; leave the dirty state as it is
+};
+
+namespace detail {
+
+template <class Format>
+inline constexpr bool has_dirty_hooks = requires(typename Format::word_t e,
+                                                 const typename Format::params& p) {
+  { Format::is_write_dirty(e, p) } -> std::same_as<bool>;
+  { Format::make_write_clean(e, p) } -> std::same_as<typename Format::word_t>;
+  { Format::make_write_dirty(e, p) } -> std::same_as<typename Format::word_t>;
+};
+
+/// True when this table can track dirty state.
+template <class Format>
+constexpr bool dirty_supported(const typename Format::params& p) noexcept {
+  if constexpr (!has_dirty_hooks<Format>)
+    return false;
+  else if constexpr (requires { Format::dirty_supported(p); })
+    return Format::dirty_supported(p);
+  else
+    return true;
+}
+
+template <class Format, class Alloc, class Sink>
+struct dirty_walk {
+  using traits = format_traits<Format>;
+  using word_t = typename Format::word_t;
+
+  walk_ctx<Format, Alloc> c;
+  Sink& sink;
+  const va_t req_va, req_last;
+  const bool no_clear;
+  change_set& cleaned;
+
+  template <unsigned L>
+  void level(word_t* table, unsigned span_lg2, va_t va, va_t last) {
+    using state = level_state<Format, L>;
+    constexpr unsigned ilg2 = state::item_lg2;
+    for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
+      const va_t item_va = state::item_va(va, span_lg2, s.index);
+      switch (s.load()) {
+        case entry_kind::leaf: {
+          const unsigned sz = traits::entry_size_lg2(s.entry, L);
+          const unsigned n = 1u << (sz - ilg2);
+          const unsigned first = s.index & ~(n - 1);
+          bool dirty = false;
+          for (unsigned k = 0; k < n && !dirty; ++k)
+            dirty = Format::is_write_dirty(load_item(table + first + k), c.p);
+          if (dirty) {
+            const va_t e_va = log2_align_down(item_va, sz);
+            const va_t e_last = e_va + log2_to_max_int(sz);
+            const va_t lo = e_va > req_va ? e_va : req_va;
+            const va_t hi = e_last < req_last ? e_last : req_last;
+            sink.record(lo, hi - lo + 1);
+            if (!no_clear) {
+              for (unsigned k = 0; k < n; ++k) clean(table + first + k);
+              cleaned.leaf_levels |= static_cast<std::uint8_t>(1u << L);
+              cleaned.add(e_va, e_last);
+            }
+          }
+          s.index = first + n;
+          continue;
+        }
+        case entry_kind::table:
+          if constexpr (L > 0) {
+            const va_t item_last = item_va + log2_to_max_int(ilg2);
+            level<L - 1>(c.child(s.entry), ilg2, item_va > va ? item_va : va,
+                         item_last < last ? item_last : last);
+          }
+          break;
+        case entry_kind::empty:
+          break;
+      }
+      ++s.index;
+    }
+  }
+
+ private:
+  /// Clears the dirty state of one item without losing a bit the hardware
+  /// sets meanwhile: a compare-exchange loop rather than a plain store.
+  void clean(word_t* item) const noexcept {
+    word_t old = load_item(item);
+    while (Format::is_write_dirty(old, c.p) &&
+           !cas_item_relaxed(item, old, Format::make_write_clean(old, c.p))) {
+    }
+  }
+};
+
+/// The item holding the leaf that translates va, and its level; nullptr
+/// when va is not mapped.
+template <class Format, unsigned L, class Ctx>
+typename Format::word_t* find_leaf(const Ctx& c, typename Format::word_t* table, unsigned span_lg2,
+                                   va_t va, unsigned& level) noexcept {
+  using traits = format_traits<Format>;
+  auto* item = table + traits::index_of(va, L, span_lg2);
+  const auto e = load_item_acquire(item);
+  switch (Format::classify(e, L)) {
+    case entry_kind::leaf:
+      level = L;
+      return item;
+    case entry_kind::table:
+      if constexpr (L > 0) return find_leaf<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va, level);
+      [[fallthrough]];
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace detail
+}  // namespace genpt
