@@ -239,6 +239,15 @@ struct amdv1 {
     return !a.encrypted || p.c_bit;
   }
 
+  // -- Dirty tracking (spec §2.2.3, PTE field D; DTE HAD enables updates) --
+  /// The IOMMU sets D on a write through the page. A sized page is
+  /// replicated, and the IOMMU may set D in any one of its items; genpt
+  /// ORs them when harvesting and cleans every item.
+  static constexpr bool is_write_dirty(word_t e, const params&) noexcept { return e & D; }
+  static constexpr word_t make_write_clean(word_t e, const params&) noexcept { return e & ~D; }
+  /// The item as the IOMMU leaves it after a write: D set (as upstream).
+  static constexpr word_t make_write_dirty(word_t e, const params&) noexcept { return e | D; }
+
   static constexpr hw_info make_hw_info(oa_t root, unsigned top_level, const params&) noexcept {
     return {root, top_level + 1};
   }
