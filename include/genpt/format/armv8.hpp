@@ -326,12 +326,13 @@ struct armv8 {
   }
 
   /// The item size where blocks/pages exist, plus the contiguous size;
-  /// nothing larger than the VA space (a small top).
+  /// only sizes smaller than the whole VA space (as upstream: a small or
+  /// concatenated top never becomes a single entry).
   static constexpr std::uint64_t leaf_sizes(unsigned level, const params& p) noexcept {
     if (level > p.max_leaf_level) return 0;
     std::uint64_t m = std::uint64_t{1} << item_lg2(level);
     if (const unsigned c = contig_lg2(level)) m |= std::uint64_t{1} << (item_lg2(level) + c);
-    return m & log2_to_max_int(p.va_lg2 + 1);
+    return m & log2_to_max_int(p.va_lg2);
   }
 
   static constexpr word_t attr_bits(const s1_attrs& a, const params& p) noexcept {
@@ -426,6 +427,24 @@ struct armv8 {
       return a.attr_index <= 7;
     else
       return a.mem_attr <= 15 && a.xn <= 3;
+  }
+
+  // -- Dirty state (D8.5.4 "Hardware management of the dirty state") ----------
+  /// With FEAT_HAFDBS a DBM leaf is writable-clean while AP[2] is set
+  /// (stage 2: S2AP[1] clear); the first write clears AP[2] (sets S2AP[1]).
+  static constexpr bool dirty_supported(const params& p) noexcept { return p.dbm; }
+  static constexpr bool is_write_dirty(word_t e, const params&) noexcept {
+    if (!(e & DBM)) return false;
+    return Stage == 1 ? !(e & AP2) : (e & S2AP_W) != 0;
+  }
+  static constexpr word_t make_write_clean(word_t e, const params&) noexcept {
+    if (!(e & DBM)) return e;
+    return Stage == 1 ? e | AP2 : e & ~S2AP_W;
+  }
+  /// The item as hardware leaves it after a write (only DBM leaves change).
+  static constexpr word_t make_write_dirty(word_t e, const params&) noexcept {
+    if (!(e & DBM)) return e;
+    return Stage == 1 ? e & ~AP2 : e | S2AP_W;
   }
 
   static constexpr hw_info make_hw_info(oa_t root, unsigned top_level, const params& p) noexcept {
