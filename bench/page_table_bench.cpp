@@ -1,0 +1,361 @@
+// bench/page_table_bench.cpp - map, unmap and iova_to_phys timings, with a
+// store-bandwidth floor measured in the same binary. bench/README.md
+// describes every row; run with
+//   page_table_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// Every row is registered by register_format<Format>(name, config, sizes):
+// adding a format or a configuration is one line in register_all() below.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <new>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "genpt/format/amdv1.hpp"
+#include "genpt/format/armv8.hpp"
+#include "genpt/genpt.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::uint64_t one_gib = std::uint64_t{1} << 30;
+constexpr unsigned granule_lg2 = 12;
+/// PTEs of 1 GiB of 4K pages.
+constexpr std::uint64_t gib_ptes = one_gib >> granule_lg2;
+/// Distinct ranges one batch of the map-only / unmap-only rows touches.
+constexpr std::uint64_t max_batch = 64;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::string size_name(unsigned lg2) {
+  constexpr const char* units[] = {"", "K", "M", "G", "T", "P", "E"};
+  return std::to_string(std::uint64_t{1} << (lg2 % 10)) + units[lg2 / 10];
+}
+
+/// Sets the ns_per_pte counter: `seconds` spent over all iterations, n PTEs
+/// written (or removed) per iteration.
+void set_ns_per_pte(benchmark::State& state, double seconds, std::uint64_t n) {
+  const double it = static_cast<double>(state.iterations());
+  if (it > 0) state.counters["ns_per_pte"] = seconds * 1e9 / (it * static_cast<double>(n));
+}
+
+// ------------------------------------------------------------------ floor --
+
+/// Writes n PTE-like values (an advancing oa with attribute bits) to buf.
+void store_ptes(std::uint64_t* buf, std::uint64_t n, std::uint64_t oa) {
+  for (std::uint64_t i = 0; i < n; ++i) buf[i] = (oa + (i << granule_lg2)) | 0x67;
+}
+
+/// One fresh-buffer floor run: allocate 8n bytes 4K-aligned and zero them
+/// (as heap_levels does for tables), then store n values. Seconds taken;
+/// the free is not timed.
+double fresh_store_once(std::uint64_t n) {
+  const std::size_t bytes = static_cast<std::size_t>(n * 8);
+  const auto t0 = clock_type::now();
+  void* p = ::operator new(bytes, std::align_val_t{4096});
+  std::memset(p, 0, bytes);
+  benchmark::ClobberMemory();
+  auto* buf = static_cast<std::uint64_t*>(p);
+  store_ptes(buf, n, 0x1000);
+  benchmark::DoNotOptimize(buf);
+  benchmark::ClobberMemory();
+  const double s = seconds_since(t0);
+  ::operator delete(p, std::align_val_t{4096});
+  return s;
+}
+
+/// Median ns per value of the fresh-buffer floor for n values, measured
+/// once per process (31 runs after 3 warm-ups) and cached: the in-binary
+/// denominator of every ratio_to_floor counter.
+double fresh_floor_ns_per_value(std::uint64_t n) {
+  static std::map<std::uint64_t, double> cache;
+  if (const auto it = cache.find(n); it != cache.end()) return it->second;
+  for (int i = 0; i < 3; ++i) fresh_store_once(n);
+  std::vector<double> runs;
+  for (int i = 0; i < 31; ++i) runs.push_back(fresh_store_once(n));
+  std::nth_element(runs.begin(), runs.begin() + 15, runs.end());
+  const double ns = runs[15] * 1e9 / static_cast<double>(n);
+  cache.emplace(n, ns);
+  return ns;
+}
+
+/// floor/store/N: N values into a warm buffer (the floor of a map into
+/// tables that already exist).
+void bm_floor_store(benchmark::State& state, std::uint64_t n) {
+  std::vector<std::uint64_t> buf(n);
+  std::uint64_t oa = 0;
+  const auto t0 = clock_type::now();
+  for (auto _ : state) {
+    store_ptes(buf.data(), n, oa);
+    benchmark::DoNotOptimize(buf.data());
+    benchmark::ClobberMemory();
+    oa += 0x1000;
+  }
+  set_ns_per_pte(state, seconds_since(t0), n);
+}
+
+/// floor/fresh_store/N: allocate + zero + store, per iteration (the floor
+/// of a map into a fresh table, table allocation included).
+void bm_floor_fresh_store(benchmark::State& state, std::uint64_t n) {
+  double total = 0;
+  for (auto _ : state) {
+    const double s = fresh_store_once(n);
+    state.SetIterationTime(s);
+    total += s;
+  }
+  set_ns_per_pte(state, total, n);
+}
+
+// ------------------------------------------------------- page-table rows --
+
+/// The rows of one format and configuration.
+template <class Format>
+struct format_bench {
+  using table = genpt::page_table<Format>;
+  using config = typename Format::config;
+
+  static std::optional<table> make(benchmark::State& state, const config& cfg) {
+    auto r = table::create(cfg);
+    if (!r) {
+      state.SkipWithError("page_table::create failed");
+      return std::nullopt;
+    }
+    return std::optional<table>(std::move(*r));
+  }
+
+  /// Bytes of lower-half va the rows may use.
+  static std::uint64_t va_space(const table& pt) {
+    const unsigned lg2 = pt.info().va_lg2;
+    return std::uint64_t{1} << (lg2 - 1 < 62 ? lg2 - 1 : 62);
+  }
+
+  /// Ranges of len bytes one batch maps: up to max_batch, all inside the
+  /// lower half of the va space, with room for the offset of one range.
+  static std::uint64_t batch_size(const table& pt, std::uint64_t len) {
+    return std::min(max_batch, va_space(pt) / (2 * len));
+  }
+
+  /// map+unmap pair: each iteration maps n pages of 2^size_lg2 at one va,
+  /// then unmaps them (with its sync); the tables stay allocated.
+  static void map_unmap(benchmark::State& state, config cfg, unsigned size_lg2, std::uint64_t n) {
+    auto pt = make(state, cfg);
+    if (!pt) return;
+    const std::uint64_t len = n << size_lg2;
+    const genpt::va_t va = len;          // not at 0: a realistic interior range
+    const genpt::oa_t oa = 4 * len;      // aligned to the page size
+    const genpt::prot p = genpt::prot::read | genpt::prot::write;
+    if (!pt->map(va, oa, len, p) || pt->unmap(va, len) != len) {
+      state.SkipWithError("warm-up map/unmap failed");
+      return;
+    }
+    const auto t0 = clock_type::now();
+    for (auto _ : state) {
+      const genpt::result<void> r = pt->map(va, oa, len, p);
+      benchmark::DoNotOptimize(r.has_value());
+      benchmark::DoNotOptimize(pt->unmap(va, len));
+    }
+    set_ns_per_pte(state, seconds_since(t0), n);
+  }
+
+  /// map-only or unmap-only: each iteration maps a batch of distinct ranges
+  /// of n pages, then unmaps them; only one of the two phases is timed
+  /// (manual time), and the reported time is that phase divided by the
+  /// batch: ns per call.
+  static void batched(benchmark::State& state, config cfg, unsigned size_lg2, std::uint64_t n,
+                      bool time_map) {
+    auto pt = make(state, cfg);
+    if (!pt) return;
+    const std::uint64_t len = n << size_lg2;
+    const std::uint64_t batch = batch_size(*pt, len);
+    if (batch == 0) {
+      state.SkipWithError("va space too small for this row");
+      return;
+    }
+    const genpt::va_t base = len;
+    const genpt::oa_t oa = std::uint64_t{1} << 40;
+    const genpt::prot p = genpt::prot::read | genpt::prot::write;
+    auto map_all = [&] {
+      bool ok = true;
+      for (std::uint64_t i = 0; i < batch; ++i)
+        ok &= pt->map(base + i * len, oa + i * len, len, p).has_value();
+      return ok;
+    };
+    auto unmap_all = [&] {
+      genpt::gather g;
+      std::uint64_t bytes = 0;
+      for (std::uint64_t i = 0; i < batch; ++i) bytes += pt->unmap(base + i * len, len, g);
+      pt->sync(g);
+      return bytes;
+    };
+    // Warm: every table the batch needs exists before timing starts.
+    if (!map_all() || unmap_all() != batch * len) {
+      state.SkipWithError("warm-up map/unmap failed");
+      return;
+    }
+    double total = 0;
+    for (auto _ : state) {
+      const auto t0 = clock_type::now();
+      const bool mapped = map_all();
+      const double t_map = seconds_since(t0);
+      const auto t1 = clock_type::now();
+      const std::uint64_t bytes = unmap_all();
+      const double t_unmap = seconds_since(t1);
+      if (!mapped || bytes != batch * len) {
+        state.SkipWithError("map/unmap failed");
+        break;
+      }
+      const double s = (time_map ? t_map : t_unmap) / static_cast<double>(batch);
+      state.SetIterationTime(s);
+      total += s;
+    }
+    set_ns_per_pte(state, total, n);
+    state.counters["batch"] = static_cast<double>(batch);
+  }
+
+  /// A table with 1 GiB of 4K pages at va 1 GiB (oa misaligned to 2M, so
+  /// only 4K leaves), for the iova_to_phys rows.
+  static std::optional<table> make_gib_of_4k(benchmark::State& state, const config& cfg) {
+    auto pt = make(state, cfg);
+    if (pt && !pt->map(one_gib, 2 * one_gib + 0x1000, one_gib, genpt::prot::read)) {
+      state.SkipWithError("map of 1 GiB failed");
+      pt.reset();
+    }
+    return pt;
+  }
+
+  /// iova_to_phys of the same address every time (a hot walk).
+  static void lookup_hot(benchmark::State& state, config cfg) {
+    auto pt = make_gib_of_4k(state, cfg);
+    if (!pt) return;
+    const genpt::va_t va = one_gib + 0x1234'5678;
+    const auto t0 = clock_type::now();
+    for (auto _ : state) benchmark::DoNotOptimize(pt->iova_to_phys(va));
+    set_ns_per_pte(state, seconds_since(t0), 1);
+  }
+
+  /// iova_to_phys of precomputed random addresses over 1 GiB of 4K pages.
+  static void lookup_random(benchmark::State& state, config cfg) {
+    auto pt = make_gib_of_4k(state, cfg);
+    if (!pt) return;
+    std::mt19937_64 rng(42);
+    std::vector<genpt::va_t> vas(std::size_t{1} << 16);
+    for (auto& v : vas) v = one_gib + (rng() & (one_gib - 1));
+    std::size_t i = 0;
+    const auto t0 = clock_type::now();
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(pt->iova_to_phys(vas[i]));
+      i = (i + 1) & (vas.size() - 1);
+    }
+    set_ns_per_pte(state, seconds_since(t0), 1);
+  }
+
+  /// 1 GiB as 4K pages into a fresh table (only the top exists), table
+  /// allocation included; created and destroyed outside the timed region.
+  /// single_calls: 262144 map calls of one page instead of one call.
+  static void map_gib_fresh(benchmark::State& state, config cfg, bool single_calls) {
+    const genpt::prot p = genpt::prot::read | genpt::prot::write;
+    const genpt::oa_t oa = 2 * one_gib + 0x1000;  // not 2M-aligned: 4K leaves only
+    double total = 0;
+    for (auto _ : state) {
+      auto pt = make(state, cfg);
+      if (!pt) return;
+      const auto t0 = clock_type::now();
+      bool ok = true;
+      if (single_calls) {
+        for (std::uint64_t i = 0; i < gib_ptes; ++i)
+          ok &= pt->map(one_gib + (i << granule_lg2), oa + (i << granule_lg2),
+                        std::uint64_t{1} << granule_lg2, p)
+                    .has_value();
+      } else {
+        ok = pt->map(one_gib, oa, one_gib, p).has_value();
+      }
+      benchmark::ClobberMemory();
+      const double s = seconds_since(t0);
+      if (!ok) {
+        state.SkipWithError("map of 1 GiB failed");
+        return;
+      }
+      state.SetIterationTime(s);
+      total += s;
+      pt.reset();  // frees every table, untimed
+    }
+    set_ns_per_pte(state, total, gib_ptes);
+    const double it = static_cast<double>(state.iterations());
+    if (it > 0)
+      state.counters["ratio_to_floor"] =
+          total * 1e9 / (it * static_cast<double>(gib_ptes)) / fresh_floor_ns_per_value(gib_ptes);
+  }
+
+  /// Registers every row of this format under "<name>/...".
+  static void register_rows(const std::string& name, const config& cfg,
+                            std::initializer_list<unsigned> sizes_lg2) {
+    const auto probe = table::create(cfg);
+    if (!probe) return;
+    for (const unsigned sz : sizes_lg2) {
+      for (const std::uint64_t n : {std::uint64_t{1}, std::uint64_t{256}}) {
+        const std::string tail = "/" + std::to_string(n) + "x" + size_name(sz);
+        // The manual time of one iteration is one call's share of a timed
+        // batch phase, while the iteration runs both phases of the batch:
+        // scale min_time down so a row takes about half a second of wall time.
+        const std::uint64_t batch = std::max<std::uint64_t>(1, batch_size(*probe, n << sz));
+        const double min_time = 0.5 / static_cast<double>(2 * batch);
+        for (const bool time_map : {true, false})
+          benchmark::RegisterBenchmark((name + (time_map ? "/map" : "/unmap") + tail).c_str(),
+                                       batched, cfg, sz, n, time_map)
+              ->UseManualTime()
+              ->MinTime(min_time);
+        benchmark::RegisterBenchmark((name + "/map+unmap" + tail).c_str(), map_unmap, cfg, sz, n);
+      }
+    }
+    benchmark::RegisterBenchmark((name + "/iova_to_phys/hot").c_str(), lookup_hot, cfg);
+    benchmark::RegisterBenchmark((name + "/iova_to_phys/random_1G_of_4K").c_str(), lookup_random,
+                                 cfg);
+    benchmark::RegisterBenchmark((name + "/map_1G_of_4K_fresh/one_call").c_str(), map_gib_fresh,
+                                 cfg, false)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((name + "/map_1G_of_4K_fresh/single_page_calls").c_str(),
+                                 map_gib_fresh, cfg, true)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+};
+
+/// Every format and configuration benchmarked: one line each.
+/// Arguments: row prefix, the format's config, the page sizes (log2) whose
+/// 1- and 256-page map/unmap rows to run.
+template <class Format>
+void register_format(const char* name, const typename Format::config& cfg,
+                     std::initializer_list<unsigned> sizes_lg2) {
+  format_bench<Format>::register_rows(name, cfg, sizes_lg2);
+}
+
+bool register_all() {
+  for (const std::uint64_t n : {std::uint64_t{1}, std::uint64_t{256}})
+    benchmark::RegisterBenchmark(("floor/store/" + std::to_string(n)).c_str(), bm_floor_store, n);
+  benchmark::RegisterBenchmark(("floor/fresh_store/" + std::to_string(gib_ptes)).c_str(),
+                               bm_floor_fresh_store, gib_ptes)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+
+  register_format<genpt::x86_64>("x86_64", genpt::x86_64::config{}, {12, 21, 30});
+  register_format<genpt::amdv1>("amdv1", genpt::amdv1::config{.starting_level = 3}, {12, 21, 30});
+  register_format<genpt::armv8_4k_s1>("armv8_4k_s1", genpt::armv8_4k_s1::config{}, {12, 21, 30});
+  return true;
+}
+
+const bool registered = register_all();
+
+}  // namespace
