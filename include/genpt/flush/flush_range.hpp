@@ -1,11 +1,33 @@
 // genpt/flush/flush_range.hpp - IOTLB flush policies and sinks.
 //
-// A flush policy decides how a gather becomes invalidation calls on the
-// user's sink: `flush(const iotlb_flush&) noexcept`. flush_range keeps one
-// growing range per gather: the fewest flush calls, gaps may be
-// over-invalidated (upstream PT_FEAT_FLUSH_RANGE).
+// A flush policy decides how gathered changes become invalidation calls on
+// the user's sink, `void flush(const iotlb_flush&) noexcept` (optionally
+// `void flush_all() noexcept` and `change_top(oa_t, unsigned) noexcept`):
+//
+//  * flush_range          one growing range per gather: the fewest flush
+//                         calls; va between two changed ranges that did not
+//                         change may be invalidated too (upstream
+//                         PT_FEAT_FLUSH_RANGE). For IOMMUs whose invalidation
+//                         cost is per command: AMD, VT-d, SMMUv3 on bare metal.
+//  * flush_range_no_gaps  before a range that neither overlaps nor touches the
+//                         pending one joins the gather, the pending one is
+//                         synced (flushed, its tables freed): every flushed
+//                         range holds only changed va (upstream
+//                         PT_FEAT_FLUSH_RANGE_NO_GAPS). For shadowing
+//                         hypervisors, which rebuild their shadow of every
+//                         invalidated va: an IOMMU emulated for a guest
+//                         (AMD with the NpCache capability, VT-d with
+//                         caching mode).
+//  * flush_none           no hardware walks the table (yet): nothing to
+//                         invalidate; sync still frees the gathered tables.
+//
+// page_table::sync(g) calls the policy's flush(g) when the gather is not
+// empty, then frees the gathered tables through the allocator. A queued
+// gather (gather.hpp) becomes one flush of everything: the sink's
+// flush_all() when it has one, else flush() with iotlb_flush::all set.
 #pragma once
 
+#include <type_traits>
 #include <utility>
 
 #include "genpt/core/concepts.hpp"
@@ -18,21 +40,28 @@ struct no_iotlb {
   void flush(const iotlb_flush&) noexcept {}
 };
 
-/// One covering range per gather. The sink is called once per sync with a
-/// non-empty range. Concurrency: the sink is called from whichever thread
-/// syncs; it must be thread-safe if syncs run concurrently.
-template <iotlb_sink Sink = no_iotlb>
-class flush_range {
+namespace detail {
+
+/// What range policies share: the sink, its optional hooks, and turning a
+/// gather into one sink call.
+template <class Sink>
+class range_policy_base {
  public:
-  flush_range() = default;
-  explicit flush_range(Sink s) noexcept(std::is_nothrow_move_constructible_v<Sink>)
+  range_policy_base() = default;
+  explicit range_policy_base(Sink s) noexcept(std::is_nothrow_move_constructible_v<Sink>)
       : sink_(std::move(s)) {}
 
-  /// Never: any range may join the pending one.
-  bool must_flush_before(const gather&, va_t, va_t) const noexcept { return false; }
-  /// One sink call covering everything gathered.
+  /// One sink call covering everything gathered (nothing when empty); a
+  /// queued gather becomes the sink's flush_all() when it has one.
   void flush(const gather& g) noexcept {
-    if (!g.empty()) sink_.flush(g.request());
+    if (g.empty()) return;
+    if constexpr (requires(Sink& s) { s.flush_all(); }) {
+      if (g.queued()) {
+        sink_.flush_all();
+        return;
+      }
+    }
+    sink_.flush(g.request());
   }
 
   /// Forwards a growable top's new root to the sink, when it takes one.
@@ -47,6 +76,47 @@ class flush_range {
 
  private:
   [[no_unique_address]] Sink sink_{};
+};
+
+}  // namespace detail
+
+/// One covering range per gather: one sink call per sync of a non-empty
+/// gather, never a call between syncs. Over-invalidates the gaps between
+/// disjoint changes. Concurrency: the sink is called from whichever thread
+/// syncs; it must be thread-safe if several threads sync at once.
+template <iotlb_sink Sink = no_iotlb>
+class flush_range : public detail::range_policy_base<Sink> {
+ public:
+  using detail::range_policy_base<Sink>::range_policy_base;
+
+  /// Never: any range may join the pending one.
+  bool must_flush_before(const gather&, va_t, va_t) const noexcept { return false; }
+};
+
+/// Only changed va is ever invalidated: a range that neither overlaps nor
+/// touches the pending one makes the facade sync the pending one first
+/// (flush, then free its tables), so the sink may be called during an
+/// operation that takes a gather, once per disjoint range. Overlapping and
+/// adjacent ranges merge. Concurrency: as flush_range.
+template <iotlb_sink Sink = no_iotlb>
+class flush_range_no_gaps : public detail::range_policy_base<Sink> {
+ public:
+  using detail::range_policy_base<Sink>::range_policy_base;
+
+  /// True when [va, last] is disjoint from, and not adjacent to, the
+  /// pending range (never for a queued or empty gather).
+  bool must_flush_before(const gather& g, va_t va, va_t last) const noexcept {
+    return g.is_disjoint(va, last);
+  }
+};
+
+/// No invalidation at all, for tables no hardware walks yet (built before
+/// the device is attached, golden images, emulators that read memory
+/// directly). sync() still frees the gathered tables.
+/// Concurrency: stateless.
+struct flush_none {
+  bool must_flush_before(const gather&, va_t, va_t) const noexcept { return false; }
+  void flush(const gather&) noexcept {}
 };
 
 }  // namespace genpt

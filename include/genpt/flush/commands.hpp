@@ -1,0 +1,322 @@
+// genpt/flush/commands.hpp - IOTLB invalidation commands of real IOMMUs,
+// built from an iotlb_flush: ready sinks for driver authors.
+//
+// Each builder is a pure constexpr function from one iotlb_flush to the
+// command words the hardware queue takes; each sink adapter calls the
+// user's `submit(const command&) noexcept` once per command (the driver
+// then queues a completion wait). Every builder covers at least
+// [f.va, f.last] for every cached leaf and, when tables were removed, every
+// walk-cache entry; it never asks for less than the gather says.
+//
+//  * amd_iommu: INVALIDATE_IOMMU_PAGES (AMD I/O Virtualization Technology
+//    spec, "INVALIDATE_IOMMU_PAGES", command 03h): one command, the
+//    smallest naturally aligned power-of-two block covering the range
+//    (S=1 encodes its size in the address), PDE=1 when tables were removed,
+//    everything when the block exceeds 2^52 bytes.
+//  * vtd: IOTLB Invalidate (type 2h) and PASID-based-IOTLB Invalidate
+//    (type 6h) descriptors (Intel VT-d spec, "IOTLB Invalidate" /
+//    "PASID-based IOTLB Invalidate"): one page-selective descriptor with
+//    ADDR aligned to 2^AM pages, IH=1 when no paging-structure entry was
+//    removed, a domain-/PASID-selective one when AM would exceed MAMV.
+//  * smmuv3: CMD_TLBI_NH_VA (12h) / CMD_TLBI_S2_IPA (2Ah) range
+//    invalidations (Arm SMMUv3 spec 4.4): exactly the range, split into
+//    commands of (NUM+1) * 2^SCALE granules; TTL when one leaf level
+//    changed; Leaf=1 when no table was removed; CMD_TLBI_NH_ASID (11h) /
+//    CMD_TLBI_S12_VMALL (28h) for a flush of everything.
+//
+// Concurrency: builders are pure; a sink adapter is as thread-safe as the
+// user's submit.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <utility>
+
+#include "genpt/flush/gather.hpp"
+
+namespace genpt {
+
+namespace detail {
+/// log2 of the smallest naturally aligned power-of-two block holding both
+/// va and last (va <= last); 64 when only the whole space does.
+constexpr unsigned covering_block_lg2(va_t va, va_t last) noexcept {
+  const va_t diff = va ^ last;
+  return diff == 0 ? 0u : static_cast<unsigned>(64 - std::countl_zero(diff));
+}
+constexpr bool walk_cache_too(const iotlb_flush& f) noexcept {
+  return f.tables_freed || f.table_levels != 0;
+}
+}  // namespace detail
+
+// ================================================================ AMD ====
+namespace amd_iommu {
+
+inline constexpr std::uint32_t opcode_invalidate_iommu_pages = 0x3;
+/// Address[63:12] with S=1 that means "all pages" (bit 63 the first zero).
+inline constexpr std::uint64_t all_pages_address = 0x7fff'ffff'ffff'f000ull;
+
+/// INVALIDATE_IOMMU_PAGES, four 32-bit words in queue order.
+/// dw0: PASID[19:0]; dw1: DomainID[15:0], Op[31:28] = 3;
+/// dw2: S[0], PDE[1], GN[2], Address[31:12]; dw3: Address[63:32].
+struct inv_pages_cmd {
+  std::uint32_t dw[4] = {};
+  friend constexpr bool operator==(const inv_pages_cmd&, const inv_pages_cmd&) = default;
+};
+
+struct inv_pages_params {
+  std::uint16_t domain_id = 0;
+  std::uint32_t pasid = 0;  ///< with guest: the PASID whose (guest) table this is
+  bool guest = false;       ///< GN: the address is a guest va of `pasid`
+};
+
+/// The command invalidating what `f` asks for: S=0 for one 4 KiB page,
+/// else S=1 with the size encoded by the lowest zero bit of Address[..:12]
+/// (block of 2^(k+1) bytes when bit k is the first zero), all pages when
+/// the block would exceed 2^52 bytes or f.all. PDE=1 when tables were
+/// removed (drops the page-directory cache entries too).
+constexpr inv_pages_cmd make_inv_pages(const iotlb_flush& f, const inv_pages_params& p) noexcept {
+  constexpr std::uint64_t page_mask = ~std::uint64_t{0xfff};
+  std::uint64_t addr = 0;
+  bool s = true;
+  const unsigned k = detail::covering_block_lg2(f.va, f.last);
+  if (f.all || k > 52) {
+    addr = all_pages_address;
+  } else if (k <= 12) {
+    addr = f.va & page_mask;
+    s = false;
+  } else {
+    const std::uint64_t base = f.va & ~((std::uint64_t{1} << k) - 1);
+    addr = (base | ((std::uint64_t{1} << (k - 1)) - 1)) & page_mask;  // bit k-1 stays 0
+  }
+  inv_pages_cmd c;
+  c.dw[0] = p.guest ? (p.pasid & 0xfffffu) : 0u;
+  c.dw[1] = std::uint32_t{p.domain_id} | (opcode_invalidate_iommu_pages << 28);
+  c.dw[2] = static_cast<std::uint32_t>(addr) | (s ? 1u : 0u) |
+            (detail::walk_cache_too(f) ? 2u : 0u) | (p.guest ? 4u : 0u);
+  c.dw[3] = static_cast<std::uint32_t>(addr >> 32);
+  return c;
+}
+
+/// IOTLB sink submitting one INVALIDATE_IOMMU_PAGES per flush.
+template <class Submit>
+struct sink {
+  inv_pages_params params;
+  Submit submit;  ///< void(const inv_pages_cmd&) noexcept
+  void flush(const iotlb_flush& f) noexcept { submit(make_inv_pages(f, params)); }
+};
+
+}  // namespace amd_iommu
+
+// ================================================================ VT-d ===
+namespace vtd {
+
+inline constexpr std::uint64_t type_iotlb = 0x2;        ///< legacy IOTLB Invalidate
+inline constexpr std::uint64_t type_pasid_iotlb = 0x6;  ///< PASID-based IOTLB Invalidate
+inline constexpr std::uint64_t gran_domain = 0x2;       ///< G: domain- (or PASID-) selective
+inline constexpr std::uint64_t gran_page = 0x3;         ///< G: page-selective within domain/PASID
+
+/// One invalidation descriptor: qw0, qw1 (a 256-bit scalable-mode queue
+/// entry has qw2 = qw3 = 0).
+/// Type 2h: qw0 Type[3:0], G[5:4], DW[6], DR[7], DID[31:16];
+/// type 6h: qw0 Type[3:0], G[5:4], DID[31:16], PASID[51:32];
+/// both: qw1 AM[5:0], IH[6], ADDR[63:12].
+struct descriptor {
+  std::uint64_t qw0 = 0;
+  std::uint64_t qw1 = 0;
+  friend constexpr bool operator==(const descriptor&, const descriptor&) = default;
+};
+
+struct params {
+  std::uint16_t domain_id = 0;
+  unsigned mamv = 63;          ///< CAP_REG.MAMV: largest AM the unit accepts
+  bool pasid_based = false;    ///< type 6h for a first-stage (PASID) table
+  std::uint32_t pasid = 0;     ///< with pasid_based
+  bool drain_reads = false;    ///< type 2h DR (CAP_REG.DRD)
+  bool drain_writes = false;   ///< type 2h DW (CAP_REG.DWD)
+};
+
+/// The descriptor invalidating what `f` asks for: page-selective over the
+/// smallest 2^AM-page aligned block covering the range, IH=1 when no
+/// paging-structure entry was removed; domain-/PASID-selective when AM
+/// would exceed p.mamv or f.all.
+constexpr descriptor make_iotlb_inv(const iotlb_flush& f, const params& p) noexcept {
+  const unsigned k = detail::covering_block_lg2(f.va, f.last);
+  const unsigned am = k <= 12 ? 0u : k - 12;
+  const bool psi = !f.all && am <= p.mamv && k < 64;
+  descriptor d;
+  if (p.pasid_based) {
+    d.qw0 = type_pasid_iotlb | ((psi ? gran_page : gran_domain) << 4) |
+            (std::uint64_t{p.domain_id} << 16) | (std::uint64_t{p.pasid & 0xfffffu} << 32);
+  } else {
+    d.qw0 = type_iotlb | ((psi ? gran_page : gran_domain) << 4) |
+            (p.drain_writes ? std::uint64_t{1} << 6 : 0) |
+            (p.drain_reads ? std::uint64_t{1} << 7 : 0) | (std::uint64_t{p.domain_id} << 16);
+  }
+  if (psi) {
+    const std::uint64_t base = f.va & ~((std::uint64_t{1} << (am + 12)) - 1);
+    d.qw1 = base | (detail::walk_cache_too(f) ? 0 : std::uint64_t{1} << 6) | am;
+  }
+  return d;
+}
+
+/// IOTLB sink submitting one descriptor per flush.
+template <class Submit>
+struct sink {
+  vtd::params params;
+  Submit submit;  ///< void(const descriptor&) noexcept
+  void flush(const iotlb_flush& f) noexcept { submit(make_iotlb_inv(f, params)); }
+};
+
+}  // namespace vtd
+
+// ============================================================== SMMUv3 ===
+namespace smmuv3 {
+
+inline constexpr std::uint64_t op_tlbi_nh_asid = 0x11;
+inline constexpr std::uint64_t op_tlbi_nh_va = 0x12;
+inline constexpr std::uint64_t op_tlbi_s12_vmall = 0x28;
+inline constexpr std::uint64_t op_tlbi_s2_ipa = 0x2a;
+
+/// One 128-bit command. dw0: Op[7:0], NUM[16:12], SCALE[24:20],
+/// VMID[47:32], ASID[63:48] (NH_* only); dw1: Leaf[0], TTL[9:8], TG[11:10],
+/// Address[63:12] (S2_IPA: IPA[51:12]).
+struct command {
+  std::uint64_t dw[2] = {};
+  friend constexpr bool operator==(const command&, const command&) = default;
+};
+
+struct params {
+  unsigned stage = 1;          ///< 1: CMD_TLBI_NH_VA by ASID+VMID; 2: CMD_TLBI_S2_IPA by VMID
+  unsigned granule_lg2 = 12;   ///< 12, 14 or 16: the table's translation granule
+  std::uint16_t asid = 0;
+  std::uint16_t vmid = 0;
+  bool range = true;           ///< SMMU_IDR3.RIL: range invalidation and TTL supported
+  bool ds = false;             ///< SMMU_IDR5.DS (16K granule level-1 TTL)
+  unsigned max_commands = 16;  ///< more would be needed: flush the ASID/VMID instead
+};
+
+/// The commands one flush becomes (at most 16; count 1 with a *_ALL/ASID
+/// command when the range needs more than max_commands).
+struct command_list {
+  command cmd[16];
+  unsigned count = 0;
+};
+
+namespace detail_smmu {
+/// Arm level (0..3) of generic level L: the level-0 leaf is Arm level 3.
+constexpr int arm_level(unsigned L) noexcept { return 3 - static_cast<int>(L); }
+/// Bytes one item of generic level L maps, log2 (VMSAv8-64, 8-byte descriptors).
+constexpr unsigned item_lg2(unsigned L, unsigned g) noexcept { return g + (g - 3) * L; }
+constexpr unsigned tg_of(unsigned g) noexcept { return g == 12 ? 1u : g == 14 ? 2u : 3u; }
+
+constexpr command invalidate_all(const params& p) noexcept {
+  command c;
+  if (p.stage == 2) {
+    c.dw[0] = op_tlbi_s12_vmall | (std::uint64_t{p.vmid} << 32);
+  } else {
+    c.dw[0] = op_tlbi_nh_asid | (std::uint64_t{p.vmid} << 32) | (std::uint64_t{p.asid} << 48);
+  }
+  return c;
+}
+
+constexpr command by_address(const params& p, std::uint64_t addr, bool leaf) noexcept {
+  command c;
+  if (p.stage == 2) {
+    c.dw[0] = op_tlbi_s2_ipa | (std::uint64_t{p.vmid} << 32);
+    c.dw[1] = addr & 0x000f'ffff'ffff'f000ull;
+  } else {
+    c.dw[0] = op_tlbi_nh_va | (std::uint64_t{p.vmid} << 32) | (std::uint64_t{p.asid} << 48);
+    c.dw[1] = addr & ~std::uint64_t{0xfff};
+  }
+  if (leaf) c.dw[1] |= 1;
+  return c;
+}
+
+/// The TTL hint for f (0: none): exactly one leaf level changed, it has an
+/// encoding, and every removed table pointer lies above it (with Leaf=0 the
+/// SMMU drops table entries of the levels above TTL only).
+constexpr unsigned ttl_of(const iotlb_flush& f, const params& p) noexcept {
+  if (std::popcount(unsigned{f.leaf_levels}) != 1) return 0;
+  const unsigned L = static_cast<unsigned>(std::countr_zero(unsigned{f.leaf_levels}));
+  if ((unsigned{f.table_levels} & ((2u << L) - 1)) != 0) return 0;
+  const int a = arm_level(L);
+  if (a < 1) return 0;                               // level 0: no encoding
+  if (a == 1 && p.granule_lg2 == 14 && !p.ds) return 0;  // reserved without DS
+  return static_cast<unsigned>(a);
+}
+}  // namespace detail_smmu
+
+/// The commands invalidating what `f` asks for. With range support: exactly
+/// [va, last] rounded out to granules, as few commands as (NUM+1) * 2^SCALE
+/// granules allow (each takes the lowest set bits of the remaining granule
+/// count), TTL when one leaf level changed (and only on commands whose
+/// address is aligned to that level's entries), Leaf=1 when no table was
+/// removed. Without range support: one command per smallest changed entry.
+/// A flush of everything, or one needing more than max_commands (at most
+/// 16), is one CMD_TLBI_NH_ASID / CMD_TLBI_S12_VMALL.
+constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept {
+  using namespace detail_smmu;
+  command_list out;
+  const unsigned g = p.granule_lg2;
+  const unsigned max_cmds = p.max_commands < 16 ? p.max_commands : 16;
+  const auto all = [&] {
+    out.count = 1;
+    out.cmd[0] = invalidate_all(p);
+    return out;
+  };
+  if (f.all) return all();
+  const bool leaf = !genpt::detail::walk_cache_too(f);
+  const std::uint64_t first = f.va >> g;
+  const std::uint64_t granules = (f.last >> g) - first + 1;  // never wraps: g >= 12
+  if (p.range) {
+    const unsigned ttl = ttl_of(f, p);
+    const unsigned ttl_align = ttl ? item_lg2(static_cast<unsigned>(3 - static_cast<int>(ttl)), g) : 0;
+    std::uint64_t left = granules;
+    std::uint64_t addr = first << g;
+    while (left != 0) {
+      if (out.count == max_cmds) return all();
+      const unsigned scale = static_cast<unsigned>(std::countr_zero(left));
+      if (scale > 31) return all();
+      const std::uint64_t num = (left >> scale) & 31;  // >= 1: bit `scale` is set
+      command c = by_address(p, addr, leaf);
+      const bool aligned = ttl && (addr & ((std::uint64_t{1} << ttl_align) - 1)) == 0;
+      const unsigned cmd_ttl = aligned ? ttl : 0;
+      if (num == 1 && scale == 0 && cmd_ttl == 0) {
+        // One granule without a level hint: TG=0 (NUM=SCALE=TTL=0 with a
+        // TG is a reserved encoding).
+      } else {
+        c.dw[0] |= ((num - 1) << 12) | (std::uint64_t{scale} << 20);
+        c.dw[1] |= (std::uint64_t{cmd_ttl} << 8) | (std::uint64_t{tg_of(g)} << 10);
+      }
+      out.cmd[out.count++] = c;
+      left -= num << scale;
+      addr += (num << scale) << g;
+    }
+    return out;
+  }
+  // No range invalidation: one address per smallest changed entry.
+  const unsigned levels = unsigned{f.leaf_levels} | unsigned{f.table_levels};
+  const unsigned step_lg2 = levels ? item_lg2(static_cast<unsigned>(std::countr_zero(levels)), g) : g;
+  if (step_lg2 >= 64) return all();
+  const std::uint64_t lo = f.va >> step_lg2;
+  const std::uint64_t n = (f.last >> step_lg2) - lo + 1;
+  if (n > max_cmds) return all();
+  for (std::uint64_t i = 0; i < n; ++i) out.cmd[out.count++] = by_address(p, (lo + i) << step_lg2, leaf);
+  return out;
+}
+
+/// IOTLB sink submitting the commands of each flush (the driver follows
+/// them with a CMD_SYNC).
+template <class Submit>
+struct sink {
+  smmuv3::params params;
+  Submit submit;  ///< void(const command&) noexcept
+  void flush(const iotlb_flush& f) noexcept {
+    const command_list l = make_tlbi(f, params);
+    for (unsigned i = 0; i < l.count; ++i) submit(l.cmd[i]);
+  }
+};
+
+}  // namespace smmuv3
+
+}  // namespace genpt
