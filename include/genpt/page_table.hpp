@@ -72,6 +72,11 @@ class page_table {
                                    Flush flush = Flush{}) {
     result<params_type> p = Format::init(cfg);
     if (!p) return unexpected(p.error());
+    if constexpr (detail::cleaning_allocator<Alloc>) {
+      // A non-snooping walker needs the SW "flush done" bit in table items
+      // (see core/map.hpp); a format without software bits cannot offer it.
+      if (detail::sw_flush_done_bit<Format>(*p) == 0) return unexpected(errc::not_supported);
+    }
     const unsigned lg2 = traits::top_table_lg2(*p, p->top_level);
     const table_alloc t = alloc.allocate(lg2);
     if (!t.table) return unexpected(errc::no_memory);
@@ -153,7 +158,9 @@ class page_table {
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     // One smallest page onto an existing path: no allocation, no rollback.
-    if (len == log2_to_int(min_lg2) && (Format::leaf_sizes(0, params_) & len)) {
+    // (Not for non-snooping walkers: the path's SW bits must be checked.)
+    if (!detail::cleaning_allocator<Alloc> && len == log2_to_int(min_lg2) &&
+        (Format::leaf_sizes(0, params_) & len)) {
       word_t* item = leaf_item(table, top_level, span, va);
       if (item && detail::load_item(item) == 0) {
         detail::store_item(item, Format::make_leaf(oa, min_lg2, 0, a, params_));
@@ -189,16 +196,16 @@ class page_table {
   /// The removed tables are freed by sync(g), after the flush.
   std::uint64_t unmap(va_t va, std::uint64_t len, gather& g) noexcept {
     if (len == 0) return 0;
-    const va_t last = va + (len - 1);
+    va_t last = va + (len - 1);
     if (last < va) return 0;
     const top_ref t = top();
     word_t* const table = t.table;
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (!detail::va_range_valid(params_.layout, span, va, last)) return 0;
+    if (clip_to_top(top_level, va, last) != clip::inside) return 0;
     // One smallest page: remove it in place without the general walk.
     const unsigned min_lg2 = ffs64(pgsizes_);
-    if (len == log2_to_int(min_lg2)) {
+    if (!detail::cleaning_allocator<Alloc> && len == log2_to_int(min_lg2)) {
       if (word_t* item = leaf_item(table, top_level, span, va)) {
         const word_t e = detail::load_item(item);
         if (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2 &&
@@ -252,8 +259,10 @@ class page_table {
     if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
     if constexpr (detail::has_dirty_hooks<Format>) {
       va_t last = 0;
+      bool none = false;
       const top_ref t = top();
-      if (const errc r = check_range(t, va, len, last); r != detail::ok) return unexpected(r);
+      if (const errc r = check_range(t, va, len, last, none); r != detail::ok) return unexpected(r);
+      if (none) return {};
       [[maybe_unused]] auto guard = detail::read_section(alloc_);
       const unsigned span = traits::top_span_lg2(params_, t.level);
       detail::change_set cleaned;
@@ -304,8 +313,11 @@ class page_table {
   result<void> cut(va_t va, gather& g) noexcept {
     const top_ref t = top();
     const unsigned span = traits::top_span_lg2(params_, t.level);
-    if (!detail::va_range_valid(params_.layout, span, va, va)) return unexpected(errc::out_of_range);
+    va_t last = va;
+    const clip where = clip_to_top(t.level, va, last);
+    if (where == clip::invalid) return unexpected(errc::out_of_range);
     if (log2_mod(va, ffs64(pgsizes_)) != 0) return unexpected(errc::misaligned);
+    if (where == clip::beyond) return unexpected(errc::not_found);
     detail::change_set changed;
     detail::cut_walk<Format, Alloc> w{{params_, alloc_}, va, changed};
     const errc r = detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
@@ -336,9 +348,11 @@ class page_table {
       if (!Format::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
     }
     va_t last = 0;
+    bool none = false;
     const top_ref t = top();
-    if (const errc r = check_range(t, va, len, last); r != detail::ok) return unexpected(r);
+    if (const errc r = check_range(t, va, len, last, none); r != detail::ok) return unexpected(r);
     if (log2_mod(va | len, ffs64(pgsizes_)) != 0) return unexpected(errc::misaligned);
+    if (none) return {};
     const unsigned span = traits::top_span_lg2(params_, t.level);
     const bool cut_end = last + 1 != 0 && detail::va_range_valid(params_.layout, span, last + 1, last + 1);
     if (flags.no_cut) {
@@ -386,14 +400,14 @@ class page_table {
   template <class Visit>
   void for_each_leaf(va_t va, std::uint64_t len, Visit&& visit) const {
     if (len == 0) return;
-    const va_t last = va + (len - 1);
+    va_t last = va + (len - 1);
     if (last < va) return;
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
     const top_ref t = top();
     word_t* const table = t.table;
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (!detail::va_range_valid(params_.layout, span, va, last)) return;
+    if (clip_to_top(top_level, va, last) != clip::inside) return;
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
     detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
       detail::visit_leaves<Format, decltype(lv)::value>(c, table, span, va, last, visit);
@@ -406,14 +420,14 @@ class page_table {
   template <class Visit>
   void for_each_item(va_t va, std::uint64_t len, Visit&& visit) const {
     if (len == 0) return;
-    const va_t last = va + (len - 1);
+    va_t last = va + (len - 1);
     if (last < va) return;
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
     const top_ref t = top();
     word_t* const table = t.table;
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (!detail::va_range_valid(params_.layout, span, va, last)) return;
+    if (clip_to_top(top_level, va, last) != clip::inside) return;
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
     detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
       detail::visit_items<Format, decltype(lv)::value>(c, table, span, va, last, visit);
@@ -497,6 +511,7 @@ class page_table {
       // Not yet reachable by anyone: a plain store is enough; the release
       // store of top_ below publishes it.
       detail::store_item(static_cast<word_t*>(t.table), Format::make_table(below_oa, l, params_));
+      detail::clean_items(alloc_, static_cast<word_t*>(t.table), 1);  // before change_top
       below = static_cast<word_t*>(t.table);
       below_oa = t.oa;
     }
@@ -526,13 +541,32 @@ class page_table {
     std::atomic<bool>& f_;
   };
 
-  /// Validates [va, va + len) against the current top; sets last.
-  errc check_range(top_ref t, va_t va, std::uint64_t len, va_t& last) const noexcept {
+  /// Where a range lies relative to the current top.
+  enum class clip { invalid, inside, beyond };
+
+  /// Validates [va, last] against the VA the table may ever decode. A
+  /// growable top that has not grown that far holds nothing above its
+  /// current span: `last` is clipped to it (inside), or the whole range lies
+  /// above it (beyond).
+  clip clip_to_top(unsigned top_level, va_t va, va_t& last) const noexcept {
+    const unsigned span = traits::top_span_lg2(params_, top_level);
+    if (detail::va_range_valid(params_.layout, span, va, last)) return clip::inside;
+    if (!params_.dynamic_top || !detail::va_range_valid(params_.layout, params_.va_lg2, va, last))
+      return clip::invalid;
+    if (log2_div(va, span) != 0) return clip::beyond;  // growable tops have a low layout
+    last = log2_to_max_int(span);
+    return clip::inside;
+  }
+
+  /// Validates [va, va + len); sets last (clipped to a growable top) and
+  /// `none` when nothing of the range is below the current top.
+  errc check_range(top_ref t, va_t va, std::uint64_t len, va_t& last, bool& none) const noexcept {
     if (len == 0) return errc::invalid_argument;
     last = va + (len - 1);
     if (last < va) return errc::overflow;
-    const unsigned span = traits::top_span_lg2(params_, t.level);
-    if (!detail::va_range_valid(params_.layout, span, va, last)) return errc::out_of_range;
+    const clip where = clip_to_top(t.level, va, last);
+    if (where == clip::invalid) return errc::out_of_range;
+    none = where == clip::beyond;
     return detail::ok;
   }
 

@@ -13,19 +13,11 @@
 #include <cstring>
 #include <new>
 
+#include "genpt/alloc/level_meta.hpp"
 #include "genpt/core/concepts.hpp"
 #include "genpt/core/table_list.hpp"
 
 namespace genpt {
-
-/// Live-table accounting shared between an allocator and its observer.
-/// Counters are relaxed atomics: they order nothing, they only count.
-struct level_stats {
-  std::atomic<std::int64_t> live_tables{0};  ///< tables allocated and not yet freed
-  std::atomic<std::int64_t> live_bytes{0};   ///< their table bytes
-  std::atomic<std::int64_t> allocations{0};  ///< successful allocations, ever
-  std::atomic<std::int64_t> frees{0};        ///< tables freed, ever
-};
 
 /// Heap-backed level allocator (oa = host address).
 /// Errors: allocate() returns {nullptr, 0} when the heap is exhausted.
@@ -81,6 +73,7 @@ class heap_levels {
     if (!stats_) return;
     stats_->live_tables.fetch_add(tables, std::memory_order_relaxed);
     stats_->live_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    stats_->meta_bytes.fetch_add(tables * std::int64_t{sizeof(table_link)}, std::memory_order_relaxed);
     if (tables > 0)
       stats_->allocations.fetch_add(1, std::memory_order_relaxed);
     else

@@ -51,6 +51,14 @@ inline bool cas_item_release(Word* p, Word& expected, Word desired) noexcept {
                                      __ATOMIC_RELAXED);
 }
 
+/// Sets software bits in a published table item. Release: the cache
+/// cleaning of the item (and of the child table) done before it is ordered
+/// before the bit, which another thread reads with acquire.
+template <class Word>
+inline void or_item_release(Word* p, Word bits) noexcept {
+  __atomic_fetch_or(p, bits, __ATOMIC_RELEASE);
+}
+
 /// Compare-exchange for bits hardware may set concurrently (dirty/accessed).
 /// Relaxed: the update carries no payload; the item alone is the message.
 template <class Word>

@@ -55,10 +55,13 @@ struct map_walk {
     using state = level_state<Format, L>;
     constexpr unsigned ilg2 = state::item_lg2;
     const std::uint64_t sizes = Format::leaf_sizes(L, c.p) & allowed;
+    dirty_span<Alloc, word_t> dirty{c.alloc, table};  // leaves written here, cleaned on return
     for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
       const unsigned sz = sizes ? best_pgsize_lg2(sizes, va, last, oa) : 0;
       if (sz) {
+        const unsigned first = s.index;
         const errc r = sz == ilg2 ? leaf_run<L>(s, sizes) : leaf<L>(s, sz);
+        dirty.note(first, s.index);
         if (r != ok || done) return r;
         continue;
       }
@@ -78,9 +81,20 @@ struct map_walk {
               continue;
             }
             s.entry = Format::make_table(t.oa, L, c.p);
+            if constexpr (cleaning_allocator<Alloc>) {
+              // allocate() cleaned the child; now the item pointing to it,
+              // then the SW bit tells racing walkers the path is clean.
+              clean_items(c.alloc, s.item(), 1);
+              or_item_release(s.item(), sw_flush_done_bit<Format>(c.p));
+            }
             break;
           }
           case entry_kind::table:
+            if constexpr (cleaning_allocator<Alloc>) {
+              // No SW bit yet: its installer may still be cleaning it, so
+              // clean it here too; this map's path is then visible on return.
+              if (!(s.entry & sw_flush_done_bit<Format>(c.p))) clean_items(c.alloc, s.item(), 1);
+            }
             break;
         }
         const errc r = level<L - 1>(c.child(s.entry), ilg2);
@@ -124,7 +138,8 @@ struct map_walk {
           // Unlinking an empty subtree changes no translation; hardware
           // may still walk it until the sync, so it is freed only then.
           store_item(item, word_t{0});
-          collect_subtree<Format, L - 1>(c, child, n, removed.freed);
+          clean_items(c.alloc, item, 1);
+          collect_subtree<Format, L - 1>(c, child, n, removed.freed, &removed.table_levels);
           removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
           removed.table_levels |= static_cast<std::uint8_t>(1u << L);
           const va_t item_va = log2_align_down(va, State::item_lg2) +
@@ -201,6 +216,7 @@ struct map_rollback {
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
     using state = level_state<Format, L>;
     constexpr unsigned ilg2 = state::item_lg2;
+    dirty_span<Alloc, word_t> dirty{c.alloc, table};  // items cleared here, cleaned on return
     for (state s(table, span_lg2, va, last); s.index < s.end_index; ++s.index) {
       const va_t item_va = state::item_va(va, span_lg2, s.index);
       const va_t item_last = item_va + log2_to_max_int(ilg2);
@@ -212,6 +228,7 @@ struct map_rollback {
           const va_t start = log2_align_down(item_va, sz);
           if (start >= lo && start < leaf_end) {
             store_item(s.item(), word_t{0});
+            dirty.note(s.index, s.index + 1);
             removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
             removed.add(item_va, item_last);
           }
@@ -225,6 +242,7 @@ struct map_rollback {
             const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
             if (item_va >= lo && item_last <= req_last && table_is_empty<Format, L - 1>(child, n)) {
               store_item(s.item(), word_t{0});
+              dirty.note(s.index, s.index + 1);
               removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
               removed.table_levels |= static_cast<std::uint8_t>(1u << L);
               removed.add(item_va, item_last);

@@ -31,6 +31,7 @@ struct unmap_walk {
   void level(word_t* table, unsigned span_lg2) noexcept {
     using state = level_state<Format, L>;
     constexpr unsigned ilg2 = state::item_lg2;
+    dirty_span<Alloc, word_t> dirty{c.alloc, table};  // items cleared here, cleaned on return
     for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
       switch (s.load()) {
         case entry_kind::empty:
@@ -44,11 +45,14 @@ struct unmap_walk {
           }
           const unsigned n = 1u << (sz - ilg2);
           if (n == 1) {
+            const unsigned first = s.index;
             clear_run<L>(s);
+            dirty.note(first, s.index);
             if (done) return;
             continue;
           }
           for (unsigned k = 0; k < n; ++k) store_item(s.item() + k, word_t{0});
+          dirty.note(s.index, s.index + n);
           removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
           const va_t entry_last = va + log2_to_max_int(sz);
           unmapped += log2_to_int(sz);
@@ -69,6 +73,7 @@ struct unmap_walk {
             if (covered && !stop) {
               // Everything below was removed: unlink the now empty table.
               store_item(s.item(), word_t{0});
+              dirty.note(s.index, s.index + 1);
               removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
               removed.table_levels |= static_cast<std::uint8_t>(1u << L);
             }

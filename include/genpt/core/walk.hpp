@@ -8,6 +8,7 @@
 // into the first compile-time one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <type_traits>
@@ -89,6 +90,52 @@ struct level_state {
   }
 };
 
+/// True for allocators whose tables a non-snooping walker reads: they clean
+/// every written cache line (allocator hook `clean(const void*, size_t)`).
+template <class Alloc>
+concept cleaning_allocator = requires(Alloc& a, const void* p, std::size_t n) { a.clean(p, n); };
+
+/// The format's software "cache flush done" bit in table items, 0 without one.
+template <class Format>
+constexpr typename Format::word_t sw_flush_done_bit(const typename Format::params& p) noexcept {
+  if constexpr (requires { Format::sw_bit_mask(p); })
+    return Format::sw_bit_mask(p);
+  else
+    return 0;
+}
+
+/// Cleans n items from p for a cleaning allocator; nothing otherwise.
+template <class Alloc, class Word>
+[[gnu::always_inline]] inline void clean_items(Alloc& a, const Word* p, std::size_t n) noexcept {
+  if constexpr (cleaning_allocator<Alloc>) a.clean(p, n * sizeof(Word));
+}
+
+/// The window of items one walk wrote in one table, cleaned once when the
+/// walk leaves the table (one clean per cache line per operation). Empty
+/// and free for allocators that do not clean.
+template <class Alloc, class Word, bool = cleaning_allocator<Alloc>>
+struct dirty_span {
+  dirty_span(Alloc&, Word*) noexcept {}
+  void note(unsigned, unsigned) noexcept {}
+};
+template <class Alloc, class Word>
+struct dirty_span<Alloc, Word, true> {
+  Alloc& a;
+  Word* table;
+  unsigned lo = ~0u, hi = 0;  ///< [lo, hi) written
+  dirty_span(Alloc& al, Word* t) noexcept : a(al), table(t) {}
+  dirty_span(const dirty_span&) = delete;
+  dirty_span& operator=(const dirty_span&) = delete;
+  /// Items [first, end) were written.
+  void note(unsigned first, unsigned end) noexcept {
+    if (first < lo) lo = first;
+    if (end > hi) hi = end;
+  }
+  ~dirty_span() {
+    if (lo < hi) a.clean(table + lo, (hi - lo) * sizeof(Word));
+  }
+};
+
 /// What a walk needs beside the table: the format's params and the allocator.
 template <class Format, class Alloc>
 struct walk_ctx {
@@ -141,17 +188,20 @@ template <class Format, unsigned L, class Ctx>
 
 /// Puts every table below `table` (a table at level L with n_items items)
 /// on `out`, deepest first. Never allocates.
+/// `table_levels`, when given, gets bit L for every table pointer met at
+/// level L (a flush must drop the walk-cache entries of those levels).
 template <class Format, unsigned L, class Ctx>
 void collect_subtree(Ctx& c, typename Format::word_t* table, unsigned n_items,
-                     table_list& out) noexcept {
+                     table_list& out, std::uint8_t* table_levels = nullptr) noexcept {
   if constexpr (L > 0) {
     using traits = format_traits<Format>;
     for (unsigned i = 0; i < n_items; ++i) {
       const auto e = load_item(table + i);
       if (Format::classify(e, L) != entry_kind::table) continue;
       auto* child = c.child(e);
-      collect_subtree<Format, L - 1>(c, child, Ctx::child_items(L), out);
+      collect_subtree<Format, L - 1>(c, child, Ctx::child_items(L), out, table_levels);
       out.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
+      if (table_levels) *table_levels |= static_cast<std::uint8_t>(1u << L);
     }
   }
 }

@@ -132,6 +132,12 @@ struct x86_64 {
     return P | RW | US | A | oa | p.c_bit;
   }
 
+  /// Software bit of table items: bits 11:9 of an entry that references a
+  /// paging structure are ignored by the processor (SDM Vol. 3A Tables 4-14,
+  /// 4-15, 4-17, 4-19). genpt sets bit 9 as "cache flush done" for walkers
+  /// that do not snoop CPU caches (genpt/alloc/incoherent.hpp).
+  static constexpr word_t sw_bit_mask(const params&) noexcept { return word_t{1} << 9; }
+
   static constexpr oa_t entry_oa(word_t e, unsigned level, const params& p) noexcept {
     // A large leaf's low address bits hold PAT (bit 12) and reserved zeros.
     return e & addr_mask(p) & ~((word_t{1} << (granule_lg2 + 9 * level)) - 1);
