@@ -32,13 +32,14 @@ template <class Config>
 class conformance : public ::testing::Test {
  protected:
   using format = typename Config::format;
-  using table_t = genpt::page_table<format, genpt::heap_levels, genpt::test::recording_flush>;
+  using table_t = genpt::page_table<format, typename genpt::test::alloc_of<Config>::type,
+                                     genpt::test::recording_flush>;
   using attrs_t = typename format::attrs;
   using window = genpt::test::va_window;
   using entries = std::vector<genpt::test::model_entry>;
 
   void SetUp() override {
-    auto r = table_t::create(Config::config(), genpt::heap_levels{&stats_},
+    auto r = table_t::create(Config::config(), genpt::test::alloc_of<Config>::make(&stats_),
                              genpt::test::recording_flush{genpt::test::recording_sink{&flushes_}});
     ASSERT_TRUE(r.has_value()) << "create: " << genpt::to_string(r.error());
     pt_.emplace(std::move(*r));

@@ -20,6 +20,8 @@
 //                                  genpt::test::config_names);
 #pragma once
 
+#include "genpt/alloc/heap_levels.hpp"
+
 #include <bit>
 #include <cstdint>
 #include <string>
@@ -122,6 +124,21 @@ struct x86_64_4level_encrypted {
   }
   static constexpr const char* name = "x86_64_4level_encrypted";
   static std::vector<va_window> windows() { return sign_extended_windows(48); }
+};
+
+/// The level allocator a config's tables use in the typed suites:
+/// `Config::alloc`, built by `Config::make_alloc(level_stats*)`, when the
+/// config names one; otherwise heap_levels counting into the stats.
+template <class Config>
+struct alloc_of {
+  using type = heap_levels;
+  static type make(level_stats* s) { return heap_levels{s}; }
+};
+template <class Config>
+  requires requires { typename Config::alloc; }
+struct alloc_of<Config> {
+  using type = typename Config::alloc;
+  static type make(level_stats* s) { return Config::make_alloc(s); }
 };
 
 }  // namespace genpt::test

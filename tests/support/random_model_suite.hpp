@@ -61,10 +61,11 @@ template <class Config>
 class random_model : public ::testing::Test {
  protected:
   using format = typename Config::format;
-  using table_t = genpt::page_table<format, genpt::heap_levels, genpt::test::recording_flush>;
+  using table_t = genpt::page_table<format, typename genpt::test::alloc_of<Config>::type,
+                                     genpt::test::recording_flush>;
 
   void SetUp() override {
-    auto r = table_t::create(Config::config(), genpt::heap_levels{&stats_},
+    auto r = table_t::create(Config::config(), genpt::test::alloc_of<Config>::make(&stats_),
                              genpt::test::recording_flush{genpt::test::recording_sink{&flushes_}});
     ASSERT_TRUE(r.has_value()) << "create: " << genpt::to_string(r.error());
     pt_.emplace(std::move(*r));
@@ -335,7 +336,16 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
   EXPECT_GT(maps_in_use, 0u);
   EXPECT_GT(unmaps_hit, 0u);
   EXPECT_GT(unmaps_empty, 0u);
-  for (const unsigned sz : sizes) EXPECT_GT(leaves_by_size[sz], 0u) << "no leaf of 2^" << sz;
+  // Every size at most 1/64 of the largest window must have been made; a
+  // size close to the window rarely finds a free, aligned slot by chance
+  // (the conformance suite maps each size deliberately).
+  unsigned widest = 0;
+  for (const va_window& w : windows) widest = w.span_lg2() > widest ? w.span_lg2() : widest;
+  for (const unsigned sz : sizes) {
+    if (sz + 6 <= widest) {
+      EXPECT_GT(leaves_by_size[sz], 0u) << "no leaf of 2^" << sz;
+    }
+  }
 }
 
 REGISTER_TYPED_TEST_SUITE_P(random_model, MatchesTheReferenceModel);

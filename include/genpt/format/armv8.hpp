@@ -447,6 +447,12 @@ struct armv8 {
     return Stage == 1 ? e & ~AP2 : e | S2AP_W;
   }
 
+  /// Software bit of table items: table descriptor bits 58:51 are ignored
+  /// by the walker (Arm ARM D8.3.1, "Table descriptor format"); genpt uses
+  /// bit 56 (software bit 0 upstream) as "cache flush done" for walkers
+  /// that do not snoop CPU caches (genpt/alloc/incoherent.hpp).
+  static constexpr word_t sw_bit_mask(const params&) noexcept { return word_t{1} << 56; }
+
   static constexpr hw_info make_hw_info(oa_t root, unsigned top_level, const params& p) noexcept {
     hw_info h;
     const bool ttb52 = p.ds || p.oa_lg2 == 52;
