@@ -27,10 +27,10 @@
 #define GENPT_SANITIZED 1
 #endif
 #endif
+#ifndef GENPT_SANITIZED
 namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
-#ifndef GENPT_SANITIZED
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
