@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#if __STDC_HOSTED__
 #include <thread>
+#endif
 
 namespace genpt::detail {
 
@@ -17,12 +19,24 @@ class spin_lock {
       if (!f_.exchange(true, std::memory_order_acquire)) return;
       // Relaxed spin on a plain load: no ordering is needed until the
       // exchange above wins.
-      while (f_.load(std::memory_order_relaxed)) std::this_thread::yield();
+      while (f_.load(std::memory_order_relaxed)) relax();
     }
   }
   void unlock() noexcept { f_.store(false, std::memory_order_release); }
 
  private:
+  /// Lets the holder run: yield to the scheduler where there is one (the
+  /// holder may be preempted), else a CPU spin hint (freestanding builds).
+  static void relax() noexcept {
+#if __STDC_HOSTED__
+    std::this_thread::yield();
+#elif defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+
   std::atomic<bool> f_{false};
 };
 
