@@ -49,9 +49,12 @@ struct map_walk {
   const std::uint64_t allowed;  ///< page sizes the table may use
   change_set& removed;      ///< subtrees replaced by leaves
   bool done = false;
+  bool child_fresh = false;  ///< the table about to be descended into was just made
 
+  /// `fresh`: this call allocated `table`, so every item in the request's
+  /// window is still zero (other threads map only disjoint va into it).
   template <unsigned L>
-  errc level(word_t* table, unsigned span_lg2) noexcept {
+  errc level(word_t* table, unsigned span_lg2, bool fresh = false) noexcept {
     using state = level_state<Format, L>;
     constexpr unsigned ilg2 = state::item_lg2;
     const std::uint64_t sizes = Format::leaf_sizes(L, c.p) & allowed;
@@ -60,7 +63,7 @@ struct map_walk {
       const unsigned sz = sizes ? best_pgsize_lg2(sizes, va, last, oa) : 0;
       if (sz) {
         const unsigned first = s.index;
-        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes) : leaf<L>(s, sz);
+        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes, fresh) : leaf<L>(s, sz);
         dirty.note(first, s.index);
         if (r != ok || done) return r;
         continue;
@@ -72,12 +75,14 @@ struct map_walk {
           case entry_kind::leaf:
             return errc::address_in_use;
           case entry_kind::empty: {
+            child_fresh = true;
             const table_alloc t = c.alloc.allocate(traits::table_lg2(L - 1));
             if (!t.table) return errc::no_memory;
             if (!cas_item_release(s.item(), s.entry, Format::make_table(t.oa, L, c.p))) {
               // Another thread installed a table here first: drop ours
               // (never visible to anyone) and walk theirs.
               free_one(t.table, traits::table_lg2(L - 1));
+              child_fresh = false;
               continue;
             }
             s.entry = Format::make_table(t.oa, L, c.p);
@@ -97,7 +102,8 @@ struct map_walk {
             }
             break;
         }
-        const errc r = level<L - 1>(c.child(s.entry), ilg2);
+        const errc r = level<L - 1>(c.child(s.entry), ilg2, child_fresh);
+        child_fresh = false;
         if (r != ok || done) return r;
         ++s.index;
       }
@@ -168,7 +174,7 @@ struct map_walk {
   /// A run of single-item leaves, up to the table end, the request end, or
   /// the point where a larger (contiguous) size of this level could start.
   template <unsigned L, class State>
-  errc leaf_run(State& s, std::uint64_t sizes) noexcept {
+  errc leaf_run(State& s, std::uint64_t sizes, bool fresh) noexcept {
     constexpr unsigned ilg2 = State::item_lg2;
     std::uint64_t count = s.end_index - s.index;
     const std::uint64_t len = last - va + 1;  // 0: the whole 64-bit space
@@ -183,7 +189,8 @@ struct map_walk {
     word_t* item = s.table + s.index;
     // Fast path: every item of the run is zero (the only empty form genpt writes).
     word_t any = 0;
-    for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
+    if (!fresh)
+      for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
     if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
     // make_leaf(oa) is attribute bits | encode_oa(oa): take the attribute
     // bits once, then add each item's encoded oa.
