@@ -170,9 +170,12 @@ class page_table {
 
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
-    const errc r = detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-      return w.template level<decltype(lv)::value>(table, span);
-    });
+    // A request inside one existing level-0 table starts the walk there.
+    word_t* const t0 = small_range_table(table, top_level, span, va, last);
+    const errc r = t0 ? w.template level<0>(t0, traits::item_lg2(1))
+                      : detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+                          return w.template level<decltype(lv)::value>(table, span);
+                        });
     if (r != detail::ok) {
       detail::map_rollback<Format, Alloc> rb{{params_, alloc_}, va, w.va, last, removed};
       detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
@@ -221,9 +224,14 @@ class page_table {
 
     detail::change_set removed;
     detail::unmap_walk<Format, Alloc> w{{params_, alloc_}, va, last, removed};
-    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-      w.template level<decltype(lv)::value>(table, span);
-    });
+    // A request inside one existing level-0 table (never covering all of
+    // it, so no table is freed) starts the walk there.
+    if (word_t* const t0 = small_range_table(table, top_level, span, va, last))
+      w.template level<0>(t0, traits::item_lg2(1));
+    else
+      detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+        w.template level<decltype(lv)::value>(table, span);
+      });
     if (w.unmapped) commit(g, va, va + (w.unmapped - 1), removed);
     return w.unmapped;
   }
@@ -278,8 +286,9 @@ class page_table {
 
   /// Marks the leaf translating va dirty, as the hardware would on a write:
   /// one compare-exchange on one item, lock-free.
-  /// Errors: not_supported, not_found (no translation), busy (the item
-  /// changed under the compare-exchange; nothing was written, retry).
+  /// Errors: not_supported (no dirty tracking, or a leaf the hardware
+  /// cannot dirty: ARMv8 without DBM), not_found (no translation), busy (the
+  /// item changed under the compare-exchange; nothing was written, retry).
   result<void> set_dirty(va_t va) noexcept {
     if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
     if constexpr (detail::has_dirty_hooks<Format>) {
@@ -295,8 +304,10 @@ class page_table {
       if (!item) return unexpected(errc::not_found);
       word_t e = detail::load_item(item);
       if (Format::is_write_dirty(e, params_)) return {};
-      if (!detail::cas_item_relaxed(item, e, Format::make_write_dirty(e, params_)))
-        return unexpected(errc::busy);
+      const word_t d = Format::make_write_dirty(e, params_);
+      // A leaf the hardware never dirties (ARMv8 without DBM: the write faults).
+      if (!Format::is_write_dirty(d, params_)) return unexpected(errc::not_supported);
+      if (!detail::cas_item_relaxed(item, e, d)) return unexpected(errc::busy);
     }
     return {};
   }
@@ -581,6 +592,24 @@ class page_table {
     });
     if (!item) return false;
     return log2_mod(va, traits::entry_size_lg2(detail::load_item(item), level)) != 0;
+  }
+
+  /// The level-0 table holding all of [va, last] when the range is smaller
+  /// than that table's span (so no leaf above level 0 can be made and the
+  /// table cannot be wholly covered) and the path to it exists; nullptr
+  /// otherwise, and always for cache-cleaning allocators (their walk checks
+  /// every table item on the way down).
+  word_t* small_range_table(word_t* table, unsigned top_level, unsigned span, va_t va,
+                            va_t last) const noexcept {
+    if constexpr (detail::cleaning_allocator<Alloc> || Format::max_top_level == 0) {
+      return nullptr;
+    } else {
+      constexpr unsigned span0 = traits::item_lg2(1);  // VA bits of one level-0 table
+      if (top_level == 0 || !log2_div_eq(va, last, span0)) return nullptr;
+      if (log2_mod(va, span0) == 0 && log2_mod_eq_max(last, span0)) return nullptr;  // all of it
+      word_t* item = leaf_item(table, top_level, span, va);
+      return item ? item - traits::index_of(va, 0, span0) : nullptr;
+    }
   }
 
   /// The level-0 item translating va when every level above holds a table

@@ -63,7 +63,7 @@ struct map_walk {
       const unsigned sz = sizes ? best_pgsize_lg2(sizes, va, last, oa) : 0;
       if (sz) {
         const unsigned first = s.index;
-        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes, fresh) : leaf<L>(s, sz);
+        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes, fresh) : leaf<L>(s, sz, fresh);
         dirty.note(first, s.index);
         if (r != ok || done) return r;
         continue;
@@ -159,13 +159,23 @@ struct map_walk {
 
   /// One leaf of size 2^sz (possibly several contiguous items) at s.index.
   template <unsigned L, class State>
-  errc leaf(State& s, unsigned sz) noexcept {
+  errc leaf(State& s, unsigned sz, bool fresh = false) noexcept {
     const unsigned n = 1u << (sz - State::item_lg2);
-    for (unsigned k = 0; k < n; ++k)
-      if (const errc r = clear_for_leaf<L>(s, s.index + k); r != ok) return r;
+    // Fast check: all zero (the only empty form genpt writes), or a table
+    // this call made; otherwise item by item, replacing empty subtrees.
+    word_t any = 0;
+    if (!fresh) {
+#pragma GCC unroll 8
+      for (unsigned k = 0; k < n; ++k) any |= load_item(s.table + s.index + k);
+    }
+    if (any != 0)
+      for (unsigned k = 0; k < n; ++k)
+        if (const errc r = clear_for_leaf<L>(s, s.index + k); r != ok) return r;
     const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
     const word_t step = traits::leaf_item_step(sz, L, c.p);
-    for (unsigned k = 0; k < n; ++k) store_item(s.table + s.index + k, d + step * k);
+    word_t* item = s.table + s.index;
+#pragma GCC unroll 8
+    for (word_t v = d, *end = item + n; item != end; ++item, v += step) store_item(item, v);
     s.index += n;
     advance(sz);
     return ok;
