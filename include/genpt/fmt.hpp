@@ -7,6 +7,8 @@
 //   fmt::format("{}", genpt::entry_kind::leaf)             "leaf"
 //   fmt::format("{}", genpt::pgsizes{info.pgsize_bitmap})  "4K|2M|1G"
 //   fmt::format("{}", x86_64::attrs{.write = true})        "write"
+//   fmt::format("{}", amdv1::attrs{.read = true})          "read"
+//   fmt::format("{}", armv8_4k_s1::attrs{...})             "attr1|el0|ro|osh|af|ng|dbm"
 //   genpt::dump(pt)                                        the whole tree
 //   genpt::dump(pt, va, len)                               items over [va, va + len)
 //
@@ -52,6 +54,8 @@
 #include "genpt/core/log2.hpp"
 #include "genpt/core/result.hpp"
 #include "genpt/core/types.hpp"
+#include "genpt/format/amdv1.hpp"
+#include "genpt/format/armv8.hpp"
 #include "genpt/format/x86_64.hpp"
 
 namespace genpt {
@@ -95,7 +99,7 @@ struct fmt::formatter<genpt::errc> : fmt::formatter<std::string_view> {
   auto format(genpt::errc e, FormatContext& ctx) const -> decltype(ctx.out()) {
     const int v = static_cast<int>(e);
     if (v < static_cast<int>(genpt::errc::invalid_argument) ||
-        v > static_cast<int>(genpt::errc::not_found))
+        v > static_cast<int>(genpt::errc::busy))
       return fmt::formatter<std::string_view>::format(fmt::format("errc({})", v), ctx);
     return fmt::formatter<std::string_view>::format(genpt::to_string(e), ctx);
   }
@@ -176,6 +180,94 @@ struct fmt::formatter<genpt::x86_64::attrs> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(j.take(), ctx);
   }
 };
+
+/// The AMDv1 leaf attributes that are set, in this order:
+/// "read|write|force_coherent|untranslated_only|accessed|dirty|encrypted";
+/// "none" when nothing is set.
+template <>
+struct fmt::formatter<genpt::amdv1::attrs> : fmt::formatter<std::string_view> {
+  template <class FormatContext>
+  auto format(const genpt::amdv1::attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
+    genpt::detail::flag_joiner j;
+    j.add(a.read, "read");
+    j.add(a.write, "write");
+    j.add(a.force_coherent, "force_coherent");
+    j.add(a.untranslated_only, "untranslated_only");
+    j.add(a.accessed, "accessed");
+    j.add(a.dirty, "dirty");
+    j.add(a.encrypted, "encrypted");
+    return fmt::formatter<std::string_view>::format(j.take(), ctx);
+  }
+};
+
+namespace genpt::detail {
+
+/// SH[1:0] as the Arm ARM names it; "" for non-shareable (0).
+inline std::string_view armv8_sh_name(unsigned sh) {
+  switch (sh) {
+    case 0: return "";
+    case 2: return "osh";
+    case 3: return "ish";
+    default: return "sh1";  // reserved
+  }
+}
+
+/// ARMv8 stage 1 leaf attributes: "attr<AttrIndx>" first, then the fields
+/// that are set: ns, el0 (AP[1]), ro (AP[2]), osh/ish (SH), af, ng, dbm,
+/// pxn, uxn. For example "attr1|el0|ro|ish|af|ng|dbm".
+struct armv8_s1_attrs_formatter : fmt::formatter<std::string_view> {
+  template <class Attrs, class FormatContext>
+  auto format(const Attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
+    flag_joiner j;
+    j.out = fmt::format("attr{}", a.attr_index);
+    j.add(a.ns, "ns");
+    j.add(a.el0, "el0");
+    j.add(a.read_only, "ro");
+    j.add(a.sh != 0, armv8_sh_name(a.sh));
+    j.add(a.af, "af");
+    j.add(a.ng, "ng");
+    j.add(a.dbm, "dbm");
+    j.add(a.pxn, "pxn");
+    j.add(a.uxn, "uxn");
+    return fmt::formatter<std::string_view>::format(j.take(), ctx);
+  }
+};
+
+/// ARMv8 stage 2 leaf attributes: "memattr<MemAttr in hex>" first, then
+/// read and write (S2AP), osh/ish (SH), af, dbm, and "xn<XN>" when XN is
+/// not 0. For example "memattrf|read|write|ish|af|dbm".
+struct armv8_s2_attrs_formatter : fmt::formatter<std::string_view> {
+  template <class Attrs, class FormatContext>
+  auto format(const Attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
+    flag_joiner j;
+    j.out = fmt::format("memattr{:x}", a.mem_attr);
+    j.add(a.read, "read");
+    j.add(a.write, "write");
+    j.add(a.sh != 0, armv8_sh_name(a.sh));
+    j.add(a.af, "af");
+    j.add(a.dbm, "dbm");
+    const std::string xn = fmt::format("xn{}", a.xn);
+    j.add(a.xn != 0, xn);
+    return fmt::formatter<std::string_view>::format(j.take(), ctx);
+  }
+};
+
+}  // namespace genpt::detail
+
+// The attrs of every armv8 instance (a nested type of a class template
+// cannot be matched by a partial specialization, so each is named).
+template <>
+struct fmt::formatter<genpt::armv8<12, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
+template <>
+struct fmt::formatter<genpt::armv8<14, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
+template <>
+struct fmt::formatter<genpt::armv8<16, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
+template <>
+struct fmt::formatter<genpt::armv8<12, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
+template <>
+struct fmt::formatter<genpt::armv8<14, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
+template <>
+struct fmt::formatter<genpt::armv8<16, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
 
 namespace genpt {
 

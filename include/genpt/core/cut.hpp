@@ -11,7 +11,9 @@
 
 #include <cstdint>
 
+#include "genpt/core/assert.hpp"
 #include "genpt/core/best_pgsize.hpp"
+#include "genpt/core/dirty.hpp"
 #include "genpt/core/map.hpp"
 #include "genpt/core/walk.hpp"
 
@@ -27,6 +29,9 @@ struct cut_walk {
   const va_t va;
   change_set& changed;  ///< entries whose size changed (TLBs may hold the old size)
 
+  /// Finds the leaf holding va; when va is inside it, allocates every table
+  /// the cut needs before changing anything (so no_memory changes nothing),
+  /// then splits.
   template <unsigned L>
   errc level(word_t* table, unsigned span_lg2) noexcept {
     constexpr unsigned ilg2 = traits::item_lg2(L);
@@ -43,44 +48,122 @@ struct cut_walk {
     }
     const unsigned sz = traits::entry_size_lg2(e, L);
     if (log2_mod(va, sz) == 0) return ok;  // already a boundary
+    if constexpr (L == 0) {
+      if (sz == ilg2) return errc::misaligned;  // inside the smallest page: the facade rejects this
+    }
+    // Pieces of single items must be expressible here (AMDv1 level 3 has
+    // no single-item leaf): checked before anything is written.
+    if (sz > ilg2 && !(Format::leaf_sizes(L, c.p) & log2_to_int(ilg2))) return errc::not_supported;
+    // Nor may a level below hold runs but no single items where the cut
+    // must pass through it (the pieces made there would be such runs).
+    for (unsigned l = L; l-- > 0 && log2_mod(va, traits::item_lg2(l + 1)) != 0;) {
+      const std::uint64_t sizes = Format::leaf_sizes(l, c.p);
+      if ((sizes & ~log2_to_max_int(traits::item_lg2(l) + 1)) && !(sizes & log2_to_int(traits::item_lg2(l))))
+        return errc::not_supported;
+    }
+    // One new table per level below L whose items va falls inside.
+    for (unsigned l = L; l > 0 && log2_mod(va, traits::item_lg2(l)) != 0; --l) {
+      const unsigned lg2 = traits::table_lg2(l - 1);
+      const table_alloc t = c.alloc.allocate(lg2);
+      if (!t.table) {
+        release_unused();
+        return errc::no_memory;
+      }
+      pre_[n_pre_++] = {t, lg2};
+    }
+    const errc r = split<L>(table, span_lg2);
+    release_unused();
+    return r;
+  }
+
+  /// Tables allocated up front, used in order from the top down.
+  struct fresh_table {
+    table_alloc t;
+    unsigned lg2;
+  };
+  fresh_table pre_[8] = {};
+  unsigned n_pre_ = 0, used_ = 0;
+
+ private:
+  void release_unused() noexcept {
+    if (used_ == n_pre_) return;
+    table_list l;
+    for (unsigned i = used_; i < n_pre_; ++i) l.push_back(c.alloc.link_of(pre_[i].t.table, pre_[i].lg2));
+    c.alloc.free(l);
+    used_ = n_pre_;
+  }
+
+  /// True when some item of the n-item run at `first` is dirty.
+  bool run_dirty(const word_t* first, unsigned n) const noexcept {
+    if constexpr (has_dirty_hooks<Format>) {
+      if (!dirty_supported<Format>(c.p)) return false;
+      for (unsigned k = 0; k < n; ++k)
+        if (Format::is_write_dirty(load_item(first + k), c.p)) return true;
+    }
+    return false;
+  }
+
+  /// Splits the leaf holding va at level L (tables already allocated) and
+  /// continues below until va starts an entry.
+  template <unsigned L>
+  errc split(word_t* table, unsigned span_lg2) noexcept {
+    constexpr unsigned ilg2 = traits::item_lg2(L);
+    const unsigned idx = traits::index_of(va, L, span_lg2);
+    word_t e = load_item_acquire(table + idx);
+    if (Format::classify(e, L) != entry_kind::leaf) return errc::not_found;
+    const unsigned sz = traits::entry_size_lg2(e, L);
+    if (log2_mod(va, sz) == 0) return ok;
     const va_t e_va = log2_align_down(va, sz);
-    const oa_t e_oa = Format::entry_oa(e, L, c.p);
-    const attrs a = Format::attrs_of(e, L, c.p);
     changed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
     changed.add(e_va, e_va + log2_to_max_int(sz));
     if (sz > ilg2) {  // a contiguous run: smaller entries at this level
-      // Pieces of single items must be expressible here (AMDv1 level 3 has
-      // no single-item leaf): checked before anything is written.
       if (!(Format::leaf_sizes(L, c.p) & log2_to_int(ilg2))) return errc::not_supported;
-      reencode<L>(table + (idx & ~((1u << (sz - ilg2)) - 1)), e_va, e_oa, sz, a);
-      return level<L>(table, span_lg2);
+      const unsigned n = 1u << (sz - ilg2);
+      word_t* run = table + (idx & ~(n - 1));
+      // The dirty state of any item is the run's: every piece keeps it.
+      const bool dirty = run_dirty(run, n);
+      reencode<L>(run, e_va, Format::entry_oa(e, L, c.p), sz, Format::attrs_of(e, L, c.p), dirty);
+      clean_items(c.alloc, run, n);
+      return split<L>(table, span_lg2);
     }
     if constexpr (L == 0) {
-      return errc::misaligned;  // va inside the smallest page: the facade rejects this
+      return errc::misaligned;
     } else {
-      const unsigned child_lg2 = traits::table_lg2(L - 1);
-      const table_alloc t = c.alloc.allocate(child_lg2);
-      if (!t.table) return errc::no_memory;
-      auto* child = static_cast<word_t*>(t.table);
-      fill<L - 1>(child, e_va, e_va + log2_to_max_int(sz), e_oa, sz, a);
-      // One store swaps the leaf for an equivalent table.
-      store_item_release(table + idx, Format::make_table(t.oa, L, c.p));
-      return level<L - 1>(child, ilg2);
+      GENPT_ASSERT(used_ < n_pre_, "cut: a table was not allocated up front");
+      const fresh_table& f = pre_[used_++];
+      auto* child = static_cast<word_t*>(f.t.table);
+      const word_t table_item = Format::make_table(f.t.oa, L, c.p);
+      // The leaf may change under us only by the hardware setting its
+      // accessed/dirty state: refill from the new value and retry, so the
+      // swap (one compare-exchange) never loses that state.
+      do {
+        fill<L - 1>(child, e_va, e_va + log2_to_max_int(sz), Format::entry_oa(e, L, c.p), sz,
+                    Format::attrs_of(e, L, c.p), run_dirty(&e, 1));
+        clean_items(c.alloc, child, std::size_t{1} << (f.lg2 - 3));
+      } while (!cas_item_release(table + idx, e, table_item));
+      if constexpr (cleaning_allocator<Alloc>) {
+        clean_items(c.alloc, table + idx, 1);
+        if (const word_t sw = sw_flush_done_bit<Format>(c.p)) or_item_release(table + idx, sw);
+      }
+      return split<L - 1>(child, ilg2);
     }
   }
 
- private:
   /// Writes leaves of the largest sizes below `below_lg2` covering
-  /// [va0, last] from oa0, into items starting at `items` (a level-L run).
+  /// [va0, last] from oa0, into items starting at `items` (a level-L run),
+  /// dirty when `dirty`.
   template <unsigned L>
-  void fill(word_t* items, va_t va0, va_t last, oa_t oa0, unsigned below_lg2,
-            const attrs& a) noexcept {
+  void fill(word_t* items, va_t va0, va_t last, oa_t oa0, unsigned below_lg2, const attrs& a,
+            bool dirty) noexcept {
     constexpr unsigned ilg2 = traits::item_lg2(L);
     const std::uint64_t sizes = Format::leaf_sizes(L, c.p) & log2_to_max_int(below_lg2);
     for (va_t cur = va0;;) {
       const oa_t oa = oa0 + (cur - va0);
       const unsigned sz = best_pgsize_lg2(sizes, cur, last, oa);
-      const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
+      word_t d = Format::make_leaf(oa, sz, L, a, c.p);
+      if constexpr (has_dirty_hooks<Format>) {
+        if (dirty) d = Format::make_write_dirty(d, c.p);
+      }
       const word_t step = traits::leaf_item_step(sz, L, c.p);
       word_t* first = items + ((cur - va0) >> ilg2);
       for (unsigned k = 0, n = 1u << (sz - ilg2); k < n; ++k) store_item(first + k, d + step * k);
@@ -93,16 +176,16 @@ struct cut_walk {
   /// Re-encodes a contiguous run so that the item holding va starts an
   /// entry: pieces [start, A), [A, A + item), [A + item, end).
   template <unsigned L>
-  void reencode(word_t* run, va_t e_va, oa_t e_oa, unsigned sz, const attrs& a) noexcept {
+  void reencode(word_t* run, va_t e_va, oa_t e_oa, unsigned sz, const attrs& a, bool dirty) noexcept {
     constexpr unsigned ilg2 = traits::item_lg2(L);
     const va_t e_last = e_va + log2_to_max_int(sz);
     const va_t item = log2_align_down(va, ilg2);
-    if (item > e_va) fill<L>(run, e_va, item - 1, e_oa, sz, a);
+    if (item > e_va) fill<L>(run, e_va, item - 1, e_oa, sz, a, dirty);
     fill<L>(run + ((item - e_va) >> ilg2), item, item + log2_to_max_int(ilg2),
-            e_oa + (item - e_va), sz, a);
+            e_oa + (item - e_va), sz, a, dirty);
     const va_t rest = item + log2_to_int(ilg2);
     if (rest - 1 < e_last)
-      fill<L>(run + ((rest - e_va) >> ilg2), rest, e_last, e_oa + (rest - e_va), sz, a);
+      fill<L>(run + ((rest - e_va) >> ilg2), rest, e_last, e_oa + (rest - e_va), sz, a, dirty);
   }
 };
 
