@@ -24,6 +24,20 @@
 #include "genpt/core/concepts.hpp"
 #include "genpt/core/table_list.hpp"
 
+// Under AddressSanitizer a free slab page is poisoned, so a walk that reads
+// a table after it was freed is reported even though the page stays in its
+// slab (as with the per-table heap blocks, which ASan tracks itself).
+#if defined(__SANITIZE_ADDRESS__)
+#define GENPT_HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GENPT_HEAP_ASAN 1
+#endif
+#endif
+#ifdef GENPT_HEAP_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace genpt {
 
 /// Heap-backed level allocator (oa = host address).
@@ -110,6 +124,21 @@ class heap_levels {
     return reinterpret_cast<slab*>(reinterpret_cast<std::uintptr_t>(table) &
                                    ~((std::uintptr_t{1} << slab_lg2) - 1));
   }
+  static void poison(void* p, std::size_t n) noexcept {
+#ifdef GENPT_HEAP_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#else
+    (void)p, (void)n;
+#endif
+  }
+  static void unpoison(void* p, std::size_t n) noexcept {
+#ifdef GENPT_HEAP_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+    (void)p, (void)n;
+#endif
+  }
+
   static unsigned page_index(const void* table) noexcept {
     return static_cast<unsigned>((reinterpret_cast<std::uintptr_t>(table) >> page_lg2) &
                                  (slab_pages - 1));
@@ -124,6 +153,8 @@ class heap_levels {
       if (!mem) return nullptr;
       sl = ::new (mem) slab{};
       sl->free_mask = all_free;
+      poison(static_cast<char*>(mem) + (std::size_t{1} << page_lg2),
+             (std::size_t{slab_pages} - 1) << page_lg2);
       push(sl);
       ++empty_slabs_;
     }
@@ -132,6 +163,7 @@ class heap_levels {
     sl->free_mask &= ~(std::uint64_t{1} << i);
     if (!sl->free_mask) unlink(sl);
     void* table = reinterpret_cast<char*>(sl) + (std::size_t{i} << page_lg2);
+    unpoison(table, std::size_t{1} << page_lg2);
     table_link& l = sl->links[i];
     l = table_link{};
     l.table = table;
@@ -142,6 +174,7 @@ class heap_levels {
   void free_page(void* table) noexcept {
     slab* sl = slab_of(table);
     const unsigned i = page_index(table);
+    poison(table, std::size_t{1} << page_lg2);
     detail::lock_guard g(lock_);
     if (!sl->free_mask) push(sl);
     sl->free_mask |= std::uint64_t{1} << i;
@@ -150,6 +183,7 @@ class heap_levels {
     if (empty_slabs_ >= max_empty_slabs) {
       unlink(sl);
       sl->~slab();
+      unpoison(sl, std::size_t{1} << slab_lg2);
       ::operator delete(sl, std::align_val_t{std::size_t{1} << slab_lg2});
     } else {
       ++empty_slabs_;
@@ -199,6 +233,7 @@ class heap_levels {
       GENPT_ASSERT(sl->free_mask == all_free, "heap_levels destroyed with live tables");
       unlink(sl);
       sl->~slab();
+      unpoison(sl, std::size_t{1} << slab_lg2);
       ::operator delete(sl, std::align_val_t{std::size_t{1} << slab_lg2});
     }
     empty_slabs_ = 0;
