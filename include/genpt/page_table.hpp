@@ -410,18 +410,8 @@ class page_table {
   /// [va, va + len), in va order, each whole. Visits nothing on a bad range.
   template <class Visit>
   void for_each_leaf(va_t va, std::uint64_t len, Visit&& visit) const {
-    if (len == 0) return;
-    va_t last = va + (len - 1);
-    if (last < va) return;
-    [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const top_ref t = top();
-    word_t* const table = t.table;
-    const unsigned top_level = t.level;
-    const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (clip_to_top(top_level, va, last) != clip::inside) return;
-    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
-    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-      detail::visit_leaves<Format, decltype(lv)::value>(c, table, span, va, last, visit);
+    read_walk(va, len, [&](auto lv, const auto& c, word_t* table, unsigned span, va_t v, va_t l) {
+      detail::visit_leaves<Format, decltype(lv)::value>(c, table, span, v, l, visit);
     });
   }
 
@@ -430,18 +420,8 @@ class page_table {
   /// For dumps and debuggers; visits nothing on a bad range.
   template <class Visit>
   void for_each_item(va_t va, std::uint64_t len, Visit&& visit) const {
-    if (len == 0) return;
-    va_t last = va + (len - 1);
-    if (last < va) return;
-    [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const top_ref t = top();
-    word_t* const table = t.table;
-    const unsigned top_level = t.level;
-    const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (clip_to_top(top_level, va, last) != clip::inside) return;
-    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
-    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-      detail::visit_items<Format, decltype(lv)::value>(c, table, span, va, last, visit);
+    read_walk(va, len, [&](auto lv, const auto& c, word_t* table, unsigned span, va_t v, va_t l) {
+      detail::visit_items<Format, decltype(lv)::value>(c, table, span, v, l, visit);
     });
   }
 
@@ -551,6 +531,23 @@ class page_table {
    private:
     std::atomic<bool>& f_;
   };
+
+  /// Runs walk(level tag, ctx, top table, span, va, last) over [va, va + len)
+  /// clipped to the current top, inside the allocator's read-side section;
+  /// does nothing on a bad range (the contract of the visiting functions).
+  template <class Walk>
+  void read_walk(va_t va, std::uint64_t len, Walk&& walk) const {
+    if (len == 0) return;
+    va_t last = va + (len - 1);
+    if (last < va) return;
+    [[maybe_unused]] auto guard = detail::read_section(alloc_);
+    const top_ref t = top();
+    if (clip_to_top(t.level, va, last) != clip::inside) return;
+    const unsigned span = traits::top_span_lg2(params_, t.level);
+    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
+    detail::dispatch_level<Format::max_top_level>(
+        t.level, [&](auto lv) { walk(lv, c, t.table, span, va, last); });
+  }
 
   /// Where a range lies relative to the current top.
   enum class clip { invalid, inside, beyond };

@@ -202,36 +202,14 @@ struct protect_walk {
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
-    using state = level_state<Format, L>;
-    constexpr unsigned ilg2 = state::item_lg2;
-    for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
-      const va_t item_va = state::item_va(va, span_lg2, s.index);
-      switch (s.load()) {
-        case entry_kind::leaf: {
-          const unsigned sz = traits::entry_size_lg2(s.entry, L);
-          const unsigned n = 1u << (sz - ilg2);
-          const unsigned first = s.index & ~(n - 1);
-          const word_t d = Format::make_leaf(Format::entry_oa(s.entry, L, c.p), sz, L, a, c.p);
-          const word_t step = traits::leaf_item_step(sz, L, c.p);
-          for (unsigned k = 0; k < n; ++k) store_item(table + first + k, d + step * k);
-          const va_t e_va = log2_align_down(item_va, sz);
-          changed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
-          changed.add(e_va, e_va + log2_to_max_int(sz));
-          s.index = first + n;
-          continue;
-        }
-        case entry_kind::table:
-          if constexpr (L > 0) {
-            const va_t item_last = item_va + log2_to_max_int(ilg2);
-            level<L - 1>(c.child(s.entry), ilg2, item_va > va ? item_va : va,
-                         item_last < last ? item_last : last);
-          }
-          break;
-        case entry_kind::empty:
-          break;
-      }
-      ++s.index;
-    }
+    auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
+      const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
+      const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
+      for (unsigned k = 0; k < e.n; ++k) store_item(e.items + k, d + step * k);
+      changed.leaf_levels |= static_cast<std::uint8_t>(1u << lv);
+      changed.add(e.va, e.va + log2_to_max_int(e.size_lg2));
+    };
+    for_each_leaf_entry<Format, L>(c, table, span_lg2, va, last, on_leaf);
   }
 };
 

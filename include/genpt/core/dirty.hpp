@@ -59,45 +59,21 @@ struct dirty_walk {
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) {
-    using state = level_state<Format, L>;
-    constexpr unsigned ilg2 = state::item_lg2;
-    for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
-      const va_t item_va = state::item_va(va, span_lg2, s.index);
-      switch (s.load()) {
-        case entry_kind::leaf: {
-          const unsigned sz = traits::entry_size_lg2(s.entry, L);
-          const unsigned n = 1u << (sz - ilg2);
-          const unsigned first = s.index & ~(n - 1);
-          bool dirty = false;
-          for (unsigned k = 0; k < n && !dirty; ++k)
-            dirty = Format::is_write_dirty(load_item(table + first + k), c.p);
-          if (dirty) {
-            const va_t e_va = log2_align_down(item_va, sz);
-            const va_t e_last = e_va + log2_to_max_int(sz);
-            const va_t lo = e_va > req_va ? e_va : req_va;
-            const va_t hi = e_last < req_last ? e_last : req_last;
-            sink.record(lo, hi - lo + 1);
-            if (!no_clear) {
-              for (unsigned k = 0; k < n; ++k) clean(table + first + k);
-              cleaned.leaf_levels |= static_cast<std::uint8_t>(1u << L);
-              cleaned.add(e_va, e_last);
-            }
-          }
-          s.index = first + n;
-          continue;
-        }
-        case entry_kind::table:
-          if constexpr (L > 0) {
-            const va_t item_last = item_va + log2_to_max_int(ilg2);
-            level<L - 1>(c.child(s.entry), ilg2, item_va > va ? item_va : va,
-                         item_last < last ? item_last : last);
-          }
-          break;
-        case entry_kind::empty:
-          break;
-      }
-      ++s.index;
-    }
+    auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
+      bool dirty = false;
+      for (unsigned k = 0; k < e.n && !dirty; ++k)
+        dirty = Format::is_write_dirty(load_item(e.items + k), c.p);
+      if (!dirty) return;
+      const va_t e_last = e.va + log2_to_max_int(e.size_lg2);
+      const va_t lo = e.va > req_va ? e.va : req_va;
+      const va_t hi = e_last < req_last ? e_last : req_last;
+      sink.record(lo, hi - lo + 1);
+      if (no_clear) return;
+      for (unsigned k = 0; k < e.n; ++k) clean(e.items + k);
+      cleaned.leaf_levels |= static_cast<std::uint8_t>(1u << lv);
+      cleaned.add(e.va, e_last);
+    };
+    for_each_leaf_entry<Format, L>(c, table, span_lg2, va, last, on_leaf);
   }
 
  private:

@@ -231,11 +231,23 @@ bool table_is_empty(const typename Format::word_t* table, unsigned n_items) noex
   return true;
 }
 
-/// Calls visit(leaf_view) for every entry that overlaps [va, last], in va
-/// order, each once and whole (its first va may be below `va`).
-template <class Format, unsigned L, class Ctx, class Visit>
-void visit_leaves(const Ctx& c, typename Format::word_t* table, unsigned span_lg2, va_t va,
-                  va_t last, Visit& visit) {
+/// One leaf entry as for_each_leaf_entry hands it over.
+template <class Format>
+struct leaf_entry {
+  typename Format::word_t* items;  ///< the entry's first item
+  unsigned n;                      ///< its items (1, or a contiguous run)
+  unsigned size_lg2;               ///< bytes it translates, log2
+  va_t va;                         ///< its first va
+  typename Format::word_t word;    ///< the item the walk loaded
+};
+
+/// Calls on_leaf(std::integral_constant<unsigned, level>, leaf_entry) for
+/// every leaf entry overlapping [va, last], in va order, each once and
+/// whole (its first va may be below `va`), descending every table. The
+/// walk of read_and_clear_dirty, protect and for_each_leaf.
+template <class Format, unsigned L, class Ctx, class OnLeaf>
+void for_each_leaf_entry(const Ctx& c, typename Format::word_t* table, unsigned span_lg2, va_t va,
+                         va_t last, OnLeaf& on_leaf) {
   using traits = format_traits<Format>;
   using state = level_state<Format, L>;
   for (state s(table, span_lg2, va, last); s.index < s.end_index;) {
@@ -243,20 +255,19 @@ void visit_leaves(const Ctx& c, typename Format::word_t* table, unsigned span_lg
     switch (s.load()) {
       case entry_kind::leaf: {
         const unsigned sz = traits::entry_size_lg2(s.entry, L);
-        visit(leaf_view<typename Format::attrs>{log2_align_down(item_va, sz),
-                                                Format::entry_oa(s.entry, L, c.p), sz, L,
-                                                Format::attrs_of(s.entry, L, c.p)});
-        // Skip the rest of a contiguous entry.
         const unsigned n = 1u << (sz - state::item_lg2);
-        s.index = (s.index & ~(n - 1)) + n;
+        const unsigned first = s.index & ~(n - 1);  // a run may start before the window
+        on_leaf(std::integral_constant<unsigned, L>{},
+                leaf_entry<Format>{table + first, n, sz, log2_align_down(item_va, sz), s.entry});
+        s.index = first + n;
         continue;
       }
       case entry_kind::table:
         if constexpr (L > 0) {
           const va_t lo = item_va > va ? item_va : va;
           const va_t item_last = item_va + log2_to_max_int(state::item_lg2);
-          visit_leaves<Format, L - 1>(c, c.child(s.entry), state::item_lg2, lo,
-                                      item_last < last ? item_last : last, visit);
+          for_each_leaf_entry<Format, L - 1>(c, c.child(s.entry), state::item_lg2, lo,
+                                             item_last < last ? item_last : last, on_leaf);
         }
         break;
       case entry_kind::empty:
@@ -264,6 +275,18 @@ void visit_leaves(const Ctx& c, typename Format::word_t* table, unsigned span_lg
     }
     ++s.index;
   }
+}
+
+/// Calls visit(leaf_view) for every entry that overlaps [va, last], in va
+/// order, each once and whole (its first va may be below `va`).
+template <class Format, unsigned L, class Ctx, class Visit>
+void visit_leaves(const Ctx& c, typename Format::word_t* table, unsigned span_lg2, va_t va,
+                  va_t last, Visit& visit) {
+  auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
+    visit(leaf_view<typename Format::attrs>{e.va, Format::entry_oa(e.word, lv, c.p), e.size_lg2,
+                                            lv, Format::attrs_of(e.word, lv, c.p)});
+  };
+  for_each_leaf_entry<Format, L>(c, table, span_lg2, va, last, on_leaf);
 }
 
 /// Calls visit(item_view) for every non-empty item overlapping [va, last],
