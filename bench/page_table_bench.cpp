@@ -194,8 +194,11 @@ struct format_bench {
   /// of n pages, then unmaps them; only one of the two phases is timed
   /// (manual time), and the reported time is that phase divided by the
   /// batch: ns per call.
+  /// exact: oa is offset by one page, so va and oa agree only up to the page
+  /// size and the map makes n entries of exactly that size (no contiguous
+  /// or larger entry), as upstream's "pa not aligned" rows.
   static void batched(benchmark::State& state, config cfg, unsigned size_lg2, std::uint64_t n,
-                      bool time_map) {
+                      bool time_map, bool exact) {
     auto pt = make(state, cfg);
     if (!pt) return;
     const std::uint64_t len = n << size_lg2;
@@ -205,7 +208,7 @@ struct format_bench {
       return;
     }
     const genpt::va_t base = len;
-    const genpt::oa_t oa = std::uint64_t{1} << 40;
+    const genpt::oa_t oa = (std::uint64_t{1} << 40) + (exact ? std::uint64_t{1} << size_lg2 : 0);
     const genpt::prot p = genpt::prot::read | genpt::prot::write;
     auto map_all = [&] {
       bool ok = true;
@@ -334,11 +337,19 @@ struct format_bench {
         // scale min_time down so a row takes about half a second of wall time.
         const std::uint64_t batch = std::max<std::uint64_t>(1, batch_size(*probe, n << sz));
         const double min_time = 0.5 / static_cast<double>(2 * batch);
-        for (const bool time_map : {true, false})
-          benchmark::RegisterBenchmark((name + (time_map ? "/map" : "/unmap") + tail).c_str(),
-                                       batched, cfg, sz, n, time_map)
-              ->UseManualTime()
-              ->MinTime(min_time);
+        // Formats with contiguous sizes above this one also get the rows
+        // with n entries of exactly this size.
+        const std::uint64_t bigger = probe->info().pgsize_bitmap & ~((std::uint64_t{2} << sz) - 1) &
+                                     ((std::uint64_t{1} << (sz + 9)) - 1);
+        for (const bool exact : {false, true}) {
+          if (exact && (n == 1 || !bigger)) continue;
+          for (const bool time_map : {true, false})
+            benchmark::RegisterBenchmark(
+                (name + (time_map ? "/map" : "/unmap") + tail + (exact ? "_exact" : "")).c_str(),
+                batched, cfg, sz, n, time_map, exact)
+                ->UseManualTime()
+                ->MinTime(min_time);
+        }
         benchmark::RegisterBenchmark((name + "/map+unmap" + tail).c_str(), map_unmap, cfg, sz, n);
       }
     }

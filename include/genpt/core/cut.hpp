@@ -157,16 +157,32 @@ struct cut_walk {
             bool dirty) noexcept {
     constexpr unsigned ilg2 = traits::item_lg2(L);
     const std::uint64_t sizes = Format::leaf_sizes(L, c.p) & log2_to_max_int(below_lg2);
+    unsigned bits_sz = 0;  // size whose attribute bits `bits` holds
+    word_t bits = 0;
     for (va_t cur = va0;;) {
       const oa_t oa = oa0 + (cur - va0);
       const unsigned sz = best_pgsize_lg2(sizes, cur, last, oa);
-      word_t d = Format::make_leaf(oa, sz, L, a, c.p);
-      if constexpr (has_dirty_hooks<Format>) {
-        if (dirty) d = Format::make_write_dirty(d, c.p);
+      if (sz != bits_sz) {
+        // make_leaf(oa) is attribute bits | encode_oa(oa): compute the bits
+        // once per size, not once per piece (a 1G cut writes 512 pieces).
+        bits = Format::make_leaf(oa, sz, L, a, c.p) ^ traits::encode_oa(oa, c.p);
+        if constexpr (has_dirty_hooks<Format>) {
+          if (dirty) bits = Format::make_write_dirty(bits, c.p);
+        }
+        bits_sz = sz;
       }
+      word_t* first_item = items + ((cur - va0) >> ilg2);
+      if (sz == ilg2 && !(sizes & ~log2_to_max_int(ilg2 + 1))) {
+        // Only single items can follow (no larger size at this level):
+        // write the rest in one run.
+        const std::uint64_t count = ((last - cur) >> ilg2) + 1;
+        for (std::uint64_t k = 0; k < count; ++k)
+          store_item(first_item + k, bits | traits::encode_oa(oa + (k << ilg2), c.p));
+        return;
+      }
+      const word_t d = bits | traits::encode_oa(oa, c.p);
       const word_t step = traits::leaf_item_step(sz, L, c.p);
-      word_t* first = items + ((cur - va0) >> ilg2);
-      for (unsigned k = 0, n = 1u << (sz - ilg2); k < n; ++k) store_item(first + k, d + step * k);
+      for (unsigned k = 0, n = 1u << (sz - ilg2); k < n; ++k) store_item(first_item + k, d + step * k);
       const va_t piece_last = cur + log2_to_max_int(sz);
       if (piece_last >= last) return;
       cur = piece_last + 1;

@@ -60,8 +60,9 @@ struct dirty_walk {
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) {
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
-      bool dirty = false;
-      for (unsigned k = 0; k < e.n && !dirty; ++k)
+      // e.word is items[0] as loaded: a single-item entry needs no reload.
+      bool dirty = Format::is_write_dirty(e.n == 1 ? e.word : load_item(e.items), c.p);
+      for (unsigned k = 1; k < e.n && !dirty; ++k)
         dirty = Format::is_write_dirty(load_item(e.items + k), c.p);
       if (!dirty) return;
       const va_t e_last = e.va + log2_to_max_int(e.size_lg2);

@@ -255,6 +255,12 @@ void for_each_leaf_entry(const Ctx& c, typename Format::word_t* table, unsigned 
     switch (s.load()) {
       case entry_kind::leaf: {
         const unsigned sz = traits::entry_size_lg2(s.entry, L);
+        if (sz == state::item_lg2) {  // the common single-item leaf: no run arithmetic
+          on_leaf(std::integral_constant<unsigned, L>{},
+                  leaf_entry<Format>{table + s.index, 1, sz, item_va, s.entry});
+          ++s.index;
+          continue;
+        }
         const unsigned n = 1u << (sz - state::item_lg2);
         const unsigned first = s.index & ~(n - 1);  // a run may start before the window
         on_leaf(std::integral_constant<unsigned, L>{},
