@@ -55,11 +55,7 @@ class amdv1_dirty_bits : public ::testing::Test {
     EXPECT_EQ(stats_.live_tables.load(), 0);
   }
   std::vector<std::uint64_t> words(std::uint64_t va, std::uint64_t len) {
-    std::vector<std::uint64_t> out;
-    pt_->for_each_item(va, len, [&](const genpt::item_view& it) {
-      if (it.kind == genpt::entry_kind::leaf) out.push_back(it.word);
-    });
-    return out;
+    return genpt::test::leaf_words(*pt_, va, len);
   }
   std::vector<std::pair<std::uint64_t, std::uint64_t>> harvest(std::uint64_t va, std::uint64_t len) {
     span_log log;

@@ -65,6 +65,16 @@ std::vector<leaf_record<typename Table::attrs_type>> leaves_in(const Table& t, s
   return out;
 }
 
+/// The raw words of the leaf items overlapping [va, va + len), in order.
+template <class Table>
+std::vector<std::uint64_t> leaf_words(const Table& t, std::uint64_t va, std::uint64_t len) {
+  std::vector<std::uint64_t> out;
+  t.for_each_item(va, len, [&](const item_view& it) {
+    if (it.kind == entry_kind::leaf) out.push_back(it.word);
+  });
+  return out;
+}
+
 /// Every leaf of every window: the full translation state of the table.
 template <class Table>
 std::vector<leaf_record<typename Table::attrs_type>> snapshot(
