@@ -182,7 +182,7 @@ struct cut_walk {
       }
       const word_t d = bits | traits::encode_oa(oa, c.p);
       const word_t step = traits::leaf_item_step(sz, L, c.p);
-      for (unsigned k = 0, n = 1u << (sz - ilg2); k < n; ++k) store_item(first_item + k, d + step * k);
+      fill_items(first_item, d, step, std::size_t{1} << (sz - ilg2));
       const va_t piece_last = cur + log2_to_max_int(sz);
       if (piece_last >= last) return;
       cur = piece_last + 1;
@@ -221,7 +221,7 @@ struct protect_walk {
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
       const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
       const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
-      for (unsigned k = 0; k < e.n; ++k) store_item(e.items + k, d + step * k);
+      fill_items(e.items, d, step, e.n);
       changed.leaf_levels |= static_cast<std::uint8_t>(1u << lv);
       changed.add(e.va, e.va + log2_to_max_int(e.size_lg2));
     };

@@ -173,9 +173,7 @@ struct map_walk {
         if (const errc r = clear_for_leaf<L>(s, s.index + k); r != ok) return r;
     const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
     const word_t step = traits::leaf_item_step(sz, L, c.p);
-    word_t* item = s.table + s.index;
-#pragma GCC unroll 8
-    for (word_t v = d, *end = item + n; item != end; ++item, v += step) store_item(item, v);
+    fill_items(s.table + s.index, d, step, n);
     s.index += n;
     advance(sz);
     return ok;

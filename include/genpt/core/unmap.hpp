@@ -51,7 +51,7 @@ struct unmap_walk {
             if (done) return;
             continue;
           }
-          for (unsigned k = 0; k < n; ++k) store_item(s.item() + k, word_t{0});
+          fill_items(s.item(), word_t{0}, word_t{0}, n);
           dirty.note(s.index, s.index + n);
           removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
           const va_t entry_last = va + log2_to_max_int(sz);
