@@ -46,7 +46,11 @@ struct iotlb_flush;
 //   hw_info make_hw_info(oa_t root, unsigned top_level, const params&)
 //   const char* level_name(unsigned level, const params&)     spec name, for dumps
 // Optional (defaults in format_traits.hpp): item_lg2, table_lg2_at,
-//   entry_size_lg2, leaf_item_step, top_table_lg2.
+//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa.
+// Optional, detected where used: attrs_valid(attrs, params) (page_table's
+//   map/protect), root_fits(oa, params) (create), sw_bit_mask(params)
+//   (incoherent allocators), and the dirty hooks is_write_dirty /
+//   make_write_clean / make_write_dirty / dirty_supported (core/dirty.hpp).
 
 template <class F>
 concept format_has_types = requires {
@@ -153,7 +157,8 @@ consteval bool check_level_allocator() {
 //   bool must_flush_before(const gather&, va_t va, va_t last) const noexcept
 //        true when the pending gather must be synced before [va, last] joins it
 //   void flush(const gather&) noexcept   invalidate what the gather describes
-// Optional: change_top(oa_t root, unsigned top_level) noexcept for growable tops.
+// Optional: change_top(oa_t root, unsigned top_level) noexcept for growable
+//   tops. Sinks may add flush_all() noexcept for queued gathers.
 
 template <class F>
 concept flush_policy = requires(F& f, const F& cf, const gather& g, va_t va) {
