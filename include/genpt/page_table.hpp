@@ -157,12 +157,14 @@ class page_table {
     word_t* const table = t.table;
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
-    // One smallest page onto an existing path: no allocation, no rollback.
-    // (Not for non-snooping walkers: the path's SW bits must be checked.)
-    if (!detail::cleaning_allocator<Alloc> && len == log2_to_int(min_lg2) &&
-        (Format::leaf_sizes(0, params_) & len)) {
-      word_t* item = leaf_item(table, top_level, span, va);
-      if (item && detail::load_item(item) == 0) {
+    // A request inside one existing level-0 table starts the walk there
+    // (never for cache-cleaning allocators: see small_range_table).
+    word_t* const t0 = small_range_table(table, top_level, span, va, last);
+    // One smallest page onto an empty item of that table: one store, no
+    // allocation, no rollback.
+    if (t0 && len == log2_to_int(min_lg2) && (Format::leaf_sizes(0, params_) & len)) {
+      word_t* const item = t0 + traits::index_of(va, 0, traits::item_lg2(1));
+      if (detail::load_item(item) == 0) {
         detail::store_item(item, Format::make_leaf(oa, min_lg2, 0, a, params_));
         return {};
       }
@@ -170,8 +172,6 @@ class page_table {
 
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
-    // A request inside one existing level-0 table starts the walk there.
-    word_t* const t0 = small_range_table(table, top_level, span, va, last);
     const errc r = t0 ? w.template level<0>(t0, traits::item_lg2(1))
                       : detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
                           return w.template level<decltype(lv)::value>(table, span);
@@ -206,27 +206,26 @@ class page_table {
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
     if (clip_to_top(top_level, va, last) != clip::inside) return 0;
+    // A request inside one existing level-0 table (never covering all of
+    // it, so no table is freed) starts the walk there.
+    word_t* const t0 = small_range_table(table, top_level, span, va, last);
     // One smallest page: remove it in place without the general walk.
     const unsigned min_lg2 = ffs64(pgsizes_);
-    if (!detail::cleaning_allocator<Alloc> && len == log2_to_int(min_lg2)) {
-      if (word_t* item = leaf_item(table, top_level, span, va)) {
-        const word_t e = detail::load_item(item);
-        if (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2 &&
-            log2_mod(va, min_lg2) == 0) {
-          detail::store_item(item, word_t{0});
-          if (flush_.must_flush_before(g, va, last)) sync(g);
-          g.add_range(va, last);
-          g.add_leaf_level(0);
-          return len;
-        }
+    if (t0 && len == log2_to_int(min_lg2) && log2_mod(va, min_lg2) == 0) {
+      word_t* const item = t0 + traits::index_of(va, 0, traits::item_lg2(1));
+      const word_t e = detail::load_item(item);
+      if (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2) {
+        detail::store_item(item, word_t{0});
+        if (flush_.must_flush_before(g, va, last)) sync(g);
+        g.add_range(va, last);
+        g.add_leaf_level(0);
+        return len;
       }
     }
 
     detail::change_set removed;
     detail::unmap_walk<Format, Alloc> w{{params_, alloc_}, va, last, removed};
-    // A request inside one existing level-0 table (never covering all of
-    // it, so no table is freed) starts the walk there.
-    if (word_t* const t0 = small_range_table(table, top_level, span, va, last))
+    if (t0)
       w.template level<0>(t0, traits::item_lg2(1));
     else
       detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
