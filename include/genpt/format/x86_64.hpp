@@ -63,7 +63,7 @@ struct x86_64 {
   /// What the user asks for.
   struct config {
     unsigned top_level = 3;   ///< 3: 4-level (48-bit), 4: 5-level (57-bit)
-    unsigned va_lg2 = 0;      ///< VA bits, sign bit included; 0: all the top decodes
+    unsigned va_lg2 = 0;      ///< VA bits, sign bit included; 0: all the top decodes (with sign_extend: 0, 48 or 57 only)
     unsigned oa_lg2 = 0;      ///< OA bits; 0: 52
     unsigned features = sign_extend;
     unsigned c_bit = 0;       ///< with amd_encrypt_tables: the C-bit position (>= oa_lg2, <= 51)
@@ -95,6 +95,10 @@ struct x86_64 {
     unsigned levels = 0;  ///< 4 or 5 (CR4.LA57 set for 5)
   };
 
+  /// Errors: not_supported (unknown feature, top_level not 3 or 4, va_lg2
+  /// above what the top decodes, or a sign-extended va_lg2 narrower than
+  /// the top: the CPU's canonical check is always at bit 47 / 56);
+  /// invalid_argument (va_lg2 too small for the top, bad oa_lg2 or c_bit).
   static result<params> init(const config& c) noexcept {
     if (c.features & ~unsigned{sign_extend | amd_encrypt_tables}) return unexpected(errc::not_supported);
     if (c.top_level != 3 && c.top_level != 4) return unexpected(errc::not_supported);
@@ -105,6 +109,11 @@ struct x86_64 {
     p.oa_lg2 = c.oa_lg2 ? c.oa_lg2 : max_oa_lg2;
     p.layout = (c.features & sign_extend) ? va_layout::sign_extend : va_layout::low;
     if (p.va_lg2 > span) return unexpected(errc::not_supported);  // the top cannot decode it
+    // The CPU indexes the top with VA bits 47:39 (56:48 with LA57) and
+    // requires bits 63:47 (63:56) to be copies of bit 47 (56), SDM Vol. 3A
+    // §4.5.4 and §3.3.7.1. A narrower sign-extended space would put its
+    // upper half at top indexes the hardware never reads: refused.
+    if ((c.features & sign_extend) && p.va_lg2 != span) return unexpected(errc::not_supported);
     if (p.va_lg2 <= granule_lg2 + 9 * c.top_level) return unexpected(errc::invalid_argument);
     if (p.oa_lg2 > max_oa_lg2 || p.oa_lg2 <= granule_lg2) return unexpected(errc::invalid_argument);
     if (c.features & amd_encrypt_tables) {
