@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "genpt/alloc/arena_levels.hpp"
 #include "genpt/format/amdv1.hpp"
@@ -183,6 +184,64 @@ TEST(Exactness, Amdv1NarrowVaIndexesTheTopLikeTheIommu) {
   // Beyond the configured width: refused, table unchanged.
   EXPECT_EQ(pt->map(0x10'0000'0000, 0, 0x1000, genpt::prot::read).error(),
             genpt::errc::out_of_range);
+}
+
+// --- whole-table visits, as docs/operations.md describes them ---------------
+
+TEST(Exactness, WholeTableVisitsCoverEveryLayoutAsDocumented) {
+  arena_block b(0x100000);
+  {
+    // sign_extend: two calls, one per half.
+    auto pt = genpt::page_table<genpt::x86_64, genpt::arena_levels>::create(
+        genpt::x86_64::config{}, genpt::arena_levels(b.mem, b.bytes, b.base_oa));
+    ASSERT_TRUE(pt.has_value());
+    ASSERT_TRUE(pt->map(0x1000, 0x1000, 0x1000, genpt::prot::read));
+    ASSERT_TRUE(pt->map(0xFFFF'FFFF'FFFF'F000, 0x2000, 0x1000, genpt::prot::read));
+    const unsigned n = pt->info().va_lg2;
+    ASSERT_EQ(n, 48u);
+    const std::uint64_t half = std::uint64_t{1} << (n - 1);
+    std::vector<std::uint64_t> seen;
+    auto visit = [&](const auto& leaf) { seen.push_back(leaf.va); };
+    pt->for_each_leaf(0, half, visit);
+    pt->for_each_leaf(~(half - 1), half, visit);
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{0x1000, 0xFFFF'FFFF'FFFF'F000}));
+  }
+  {
+    // low with 64 VA bits (AMDv1 mode 6): two calls of 2^63.
+    arena_block b2(0x100000);
+    genpt::amdv1::config c;
+    c.starting_level = 5;
+    auto pt = genpt::page_table<genpt::amdv1, genpt::arena_levels>::create(
+        c, genpt::arena_levels(b2.mem, b2.bytes, b2.base_oa));
+    ASSERT_TRUE(pt.has_value());
+    ASSERT_EQ(pt->info().va_lg2, 64u);
+    ASSERT_TRUE(pt->map(0x1000, 0x1000, 0x1000, genpt::prot::read));
+    ASSERT_TRUE(pt->map(0xFFFF'FFFF'FFFF'F000, 0x2000, 0x1000, genpt::prot::read));
+    std::vector<std::uint64_t> seen;
+    auto visit = [&](const auto& leaf) { seen.push_back(leaf.va); };
+    const std::uint64_t half = std::uint64_t{1} << 63;
+    pt->for_each_leaf(0, half, visit);
+    pt->for_each_leaf(half, half, visit);
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{0x1000, 0xFFFF'FFFF'FFFF'F000}));
+  }
+  {
+    // high (ARMv8 TTBR1, 39 bits): one call from 2^64 - 2^39.
+    arena_block b3(0x100000);
+    using fmt = genpt::armv8<12, 1>;
+    fmt::config c;
+    c.va_lg2 = 39;
+    c.features = fmt::ttbr1;
+    auto pt = genpt::page_table<fmt, genpt::arena_levels>::create(
+        c, genpt::arena_levels(b3.mem, b3.bytes, b3.base_oa));
+    ASSERT_TRUE(pt.has_value());
+    ASSERT_TRUE(pt->map(0xFFFF'FF80'0000'0000, 0x1000, 0x1000, genpt::prot::read));
+    ASSERT_TRUE(pt->map(0xFFFF'FFFF'FFFF'F000, 0x2000, 0x1000, genpt::prot::read));
+    std::vector<std::uint64_t> seen;
+    auto visit = [&](const auto& leaf) { seen.push_back(leaf.va); };
+    const std::uint64_t span = std::uint64_t{1} << 39;
+    pt->for_each_leaf(~(span - 1), span, visit);
+    EXPECT_EQ(seen, (std::vector<std::uint64_t>{0xFFFF'FF80'0000'0000, 0xFFFF'FFFF'FFFF'F000}));
+  }
 }
 
 }  // namespace
