@@ -31,13 +31,15 @@
 namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
-void* operator new(std::size_t n) {
+// Not inlined: at -O2 GCC 12 would inline delete's std::free into callers
+// whose pointer came from operator new and report -Wmismatched-new-delete.
+[[gnu::noinline]] void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #endif
 
 namespace {
@@ -47,11 +49,12 @@ using genpt::level_stats;
 using genpt::oa_t;
 using genpt::x86_64;
 
-/// 64 KiB-aligned host memory for one arena, freed with the test.
+/// Host memory for one arena (64 KiB aligned unless asked), freed with the test.
 struct block {
   // aligned_alloc wants a size that is a multiple of the alignment.
-  explicit block(std::size_t n)
-      : size(n), p(static_cast<std::byte*>(std::aligned_alloc(1 << 16, (n + 0xFFFF) & ~std::size_t{0xFFFF}))) {}
+  explicit block(std::size_t n, std::size_t align = std::size_t{1} << 16)
+      : size(n),
+        p(static_cast<std::byte*>(std::aligned_alloc(align, (n + align - 1) & ~(align - 1)))) {}
   ~block() { std::free(p); }
   block(const block&) = delete;
   block& operator=(const block&) = delete;
@@ -99,7 +102,8 @@ TEST(arena_levels, PageTableRootLiesInTheArena) {
 TEST(arena_levels, SameOperationsGiveByteIdenticalImages) {
   auto run = [](block& b, level_stats& stats) {
     table pt = make_table(b, stats);
-    EXPECT_TRUE(pt.map(0x1000, 0x20'0000, 0x10'0000, genpt::prot::read | genpt::prot::write).has_value());
+    EXPECT_TRUE(
+        pt.map(0x1000, 0x20'0000, 0x10'0000, genpt::prot::read | genpt::prot::write).has_value());
     EXPECT_TRUE(pt.map(0x7f00'0000'0000, 0x4000'0000, 0x40'0000, genpt::prot::read).has_value());
     EXPECT_EQ(pt.unmap(0x1000, 0x8000), 0x8000u);
     const genpt::arena_image img = pt.allocator().image(pt.hw_info().root);
@@ -119,7 +123,7 @@ TEST(arena_levels, SameOperationsGiveByteIdenticalImages) {
 }
 
 TEST(arena_levels, EveryTableIsAlignedToItsSizeInBothAddressSpaces) {
-  block b(1 << 22);
+  block b(std::size_t{16} << 20, std::size_t{1} << 20);  // up to 1 MiB tables
   level_stats stats;
   arena_levels a(b.p, b.size, base_oa, &stats);
   genpt::table_list l;
@@ -194,7 +198,55 @@ TEST(arena_levels, FreeingTablesNeverAllocates) {
   EXPECT_EQ(g_allocations.load(), before);
   EXPECT_EQ(genpt::test::live(stats), 0);
 }
+
+// issue 10, defect 6: the arena took its bookkeeping from operator new, so
+// a -nostdlib kernel could not link it. Now all of it lives in the block.
+TEST(Exactness, ArenaKeepsItsBookkeepingInTheCallersBlock) {
+  block b(std::size_t{4} << 20, std::size_t{1} << 20);
+  level_stats stats;
+  const long before = g_allocations.load();
+  {
+    arena_levels a(b.p, b.size, base_oa, &stats);
+    genpt::table_list l;
+    for (unsigned lg2 : {5u, 6u, 11u, 12u, 16u, 20u}) {
+      const genpt::table_alloc t = a.allocate(lg2);
+      ASSERT_NE(t.table, nullptr) << lg2;
+      l.push_back(a.link_of(t.table, lg2));
+    }
+    // Tables fill the block from offset 0; the bookkeeping (fixed part and
+    // slot arrays) is at the high end, outside the exported image.
+    EXPECT_EQ(l.front()->table, b.p);
+    EXPECT_GT(a.fixed_meta_bytes(), 0u);
+    EXPECT_EQ(a.capacity() + a.fixed_meta_bytes(), b.size);
+    EXPECT_EQ(a.slot_meta_bytes(), 3u << 12);  // one slot-array page per class used
+    EXPECT_LE(a.image(0).size + a.slot_meta_bytes(), a.capacity());
+    a.free(l);
+  }
+  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_EQ(genpt::test::live(stats), 0);
+}
 #endif
+
+TEST(Exactness, ArenaTooSmallForItsBookkeepingFailsEveryAllocation) {
+  // issue 10, defect 6: one page cannot hold a table and the bookkeeping.
+  block b(1 << 12);
+  arena_levels tiny(b.p, b.size, base_oa);
+  EXPECT_EQ(tiny.capacity(), 0u);
+  EXPECT_EQ(tiny.allocate(12).table, nullptr);
+  EXPECT_EQ(tiny.allocate(5).table, nullptr);
+  // Three pages: a table page at offset 0, a slot-array page above it, and
+  // the fixed bookkeeping page.
+  block c(3 << 12);
+  arena_levels a(c.p, c.size, base_oa);
+  EXPECT_EQ(a.capacity(), 2u << 12);
+  const genpt::table_alloc t = a.allocate(5);
+  ASSERT_NE(t.table, nullptr);
+  EXPECT_EQ(t.oa, base_oa);
+  EXPECT_EQ(a.allocate(12).table, nullptr);  // both pages are in use
+  genpt::table_list l;
+  l.push_back(a.link_of(t.table, 5));
+  a.free(l);
+}
 
 // Sub-page tables pay for their page's metadata array up front, so the
 // bound is per table of full pages (one open page per size class is extra).
@@ -232,9 +284,11 @@ TEST(arena_levels, FreedTablesAreZeroAndReused) {
 }
 
 TEST(arena_levels, ExhaustedArenaFailsAllocation) {
-  block b(1 << 16);  // 16 pages
+  block b(17 << 12);  // 16 pages for tables, 1 for the arena's bookkeeping
   level_stats stats;
   arena_levels a(b.p, b.size, base_oa, &stats);
+  EXPECT_EQ(a.capacity(), 16u << 12);
+  EXPECT_EQ(a.fixed_meta_bytes(), 1u << 12);
   genpt::table_list l;
   for (int k = 0; k < 16; ++k) {
     const genpt::table_alloc t = a.allocate(12);
@@ -261,7 +315,7 @@ TEST(arena_levels, SizeAboveTheBlockAlignmentFails) {
 }
 
 TEST(arena_levels, FailedMapOnAFullArenaChangesNothing) {
-  block b(1 << 14);  // 4 pages: the top plus three tables
+  block b(5 << 12);  // 4 pages, the top plus three tables, and 1 of bookkeeping
   level_stats stats;
   {
     table pt = make_table(b, stats);
@@ -280,8 +334,8 @@ TEST(arena_levels, EveryAllocationOfAMapCanFailCleanly) {
   level_stats stats;
   using ftable = genpt::page_table<x86_64, genpt::fault_injecting<arena_levels>>;
   for (std::uint64_t n = 1; n <= 4; ++n) {
-    auto r = ftable::create(x86_64::config{},
-                            genpt::fault_injecting<arena_levels>(arena_levels(b.p, b.size, base_oa, &stats)));
+    auto r = ftable::create(x86_64::config{}, genpt::fault_injecting<arena_levels>(
+                                                  arena_levels(b.p, b.size, base_oa, &stats)));
     ASSERT_TRUE(r.has_value());
     ftable& pt = *r;
     pt.allocator().fail_after(n);

@@ -6,8 +6,9 @@
 // mask), pages 1..63 are tables, so the table bytes hold hardware bits only
 // and a table finds its metadata by masking its address. One slab
 // allocation serves 63 tables: building a large table costs little more
-// than touching its memory. Other sizes (32 B .. 64 KiB) come one by one
-// from aligned operator new, with the link right after the table.
+// than touching its memory. Other sizes (32 B .. 1 MiB, the largest ARMv8
+// stage 2 concatenated top) come one by one from aligned operator new,
+// with the link right after the table.
 // Counts live tables and bytes in a level_stats the caller may share (to
 // check for leaks after the page_table is gone).
 #pragma once
@@ -15,7 +16,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <new>
 #include <utility>
 
@@ -87,7 +87,7 @@ class heap_levels {
   table_alloc allocate(unsigned size_lg2) noexcept {
     void* p = size_lg2 == page_lg2 ? allocate_page() : allocate_block(size_lg2);
     if (!p) return {};
-    std::memset(p, 0, std::size_t{1} << size_lg2);
+    __builtin_memset(p, 0, std::size_t{1} << size_lg2);  // no <cstring>: builds freestanding
     count(1, std::int64_t{1} << size_lg2);
     // The host address is the output address for heap tables.
     return {p, reinterpret_cast<oa_t>(p)};
