@@ -47,8 +47,9 @@ struct amdv1_mode6 {
 };
 
 /// Mode 4 with a 44-bit VA limit below the top's 48 bits, a 40-bit OA,
-/// force_coherence and encrypted tables with the C-bit at 47.
-struct amdv1_mode4_encrypted {
+/// force_coherence and encrypted tables with the C-bit at 47 (tables from
+/// low_oa_levels: a heap address does not fit 40 bits).
+struct amdv1_mode4_encrypted : low_oa_alloc {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;

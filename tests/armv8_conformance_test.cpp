@@ -14,9 +14,10 @@ namespace {
 
 using genpt::test::va_window;
 
-/// One ARMv8 configuration: granule, stage, VA/OA bits and features.
+/// One ARMv8 configuration: granule, stage, VA/OA bits and features
+/// (tables from low_oa_levels when Oa is narrower than host addresses).
 template <unsigned G, unsigned S, unsigned Va, unsigned Oa, unsigned Features>
-struct armv8_config {
+struct armv8_config : genpt::test::alloc_for_oa<Oa> {
   using format = genpt::armv8<G, S>;
   static typename format::config config() {
     typename format::config c;

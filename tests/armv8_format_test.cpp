@@ -15,6 +15,7 @@
 
 #include "genpt/format/armv8.hpp"
 #include "genpt/page_table.hpp"
+#include "support/low_oa_levels.hpp"
 #include "support/table_helpers.hpp"
 
 namespace {
@@ -51,13 +52,16 @@ errc init_error(unsigned va, unsigned oa = 0, unsigned features = 0) {
   return p ? static_cast<errc>(0) : p.error();
 }
 
-/// A page table whose destructor checks that every table was freed.
+/// A page table whose destructor checks that every table was freed. Its
+/// tables sit at oas below 2^32 (low_oa_levels), so that every OA size
+/// here can point to them (a heap address would not fit 32..44 bits).
 template <class F>
 struct checked_table {
+  using table_t = genpt::page_table<F, genpt::test::low_oa_levels>;
   genpt::level_stats stats;
-  std::optional<genpt::page_table<F>> pt;
+  std::optional<table_t> pt;
   explicit checked_table(const typename F::config& c) {
-    auto r = genpt::page_table<F>::create(c, genpt::heap_levels{&stats});
+    auto r = table_t::create(c, genpt::test::low_oa_levels{&stats});
     EXPECT_TRUE(r.has_value());
     if (r) pt.emplace(std::move(*r));
   }
@@ -65,7 +69,7 @@ struct checked_table {
     pt.reset();
     EXPECT_EQ(genpt::test::live(stats), 0) << "tables leaked";
   }
-  genpt::page_table<F>* operator->() { return &*pt; }
+  table_t* operator->() { return &*pt; }
 };
 
 /// Raw words of the leaf items overlapping [va, va + len), in va order.

@@ -70,7 +70,7 @@ struct run_result {
 template <class Config, class Policy>
 class harness final : public flush_observer {
   using format = typename Config::format;
-  using table_t = genpt::page_table<format, genpt::heap_levels, Policy>;
+  using table_t = genpt::page_table<format, typename genpt::test::alloc_of<Config>::type, Policy>;
   using traits = genpt::format_traits<format>;
 
  public:
@@ -78,7 +78,7 @@ class harness final : public flush_observer {
 
   run_result run(unsigned ops, bool queued) {
     {
-      auto r = table_t::create(Config::config(), genpt::heap_levels{&stats_},
+      auto r = table_t::create(Config::config(), genpt::test::alloc_of<Config>::make(&stats_),
                                Policy{observer_sink{this}});
       if (!r) {
         res_.first_bad = "create failed";
@@ -336,7 +336,7 @@ REGISTER_TYPED_TEST_SUITE_P(iotlb_sim, flush_range_leaves_no_stale_entry_after_s
 
 // ARMv8 configurations for this suite (granule, stage, VA, OA).
 template <unsigned G, unsigned S, unsigned Va, unsigned Oa>
-struct armv8_sim_config {
+struct armv8_sim_config : genpt::test::alloc_for_oa<Oa> {  // low_oa_levels below 48 bits
   using format = genpt::armv8<G, S>;
   static typename format::config config() {
     typename format::config c;

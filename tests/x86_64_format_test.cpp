@@ -306,7 +306,7 @@ TEST_F(X86_64Encrypted, TablesAndNonMmioLeavesGetTheCBitMmioLeavesDoNot) {
     EXPECT_EQ(items[i].word & 0x0000'8000'0000'0FFFu, 0x0000'8000'0000'0027u) << i;
   }
   EXPECT_EQ(items[3].word, 0x0000'8000'0000'5067u);  // C | P|RW|US|A|D
-  EXPECT_EQ(items[4].word, 0x0000'0000'0000'6067u);  // MMIO: no C-bit
+  EXPECT_EQ(items[4].word, 0x0000'0000'0000'607Fu);  // MMIO: no C-bit, PCD|PWT (UC; issue 10, defect 8)
   EXPECT_EQ(t->iova_to_phys(0x1234), 0x5234u);
   EXPECT_EQ(t->iova_to_phys(0x2234), 0x6234u);
 }
@@ -379,12 +379,18 @@ TEST(X86_64Format, WriteProtAddsRwAndPresetsDirty) {
   EXPECT_EQ(x86_64::make_leaf(0x9000, 12, 0, want, default_params()), 0x9067u);
 }
 
-TEST(X86_64Format, NoexecCacheAndPrivProtAreNotExpressed) {
+// issue 10, defect 8: noexec is XD, priv clears U/S, mmio is PCD|PWT (UC);
+// cache is the default write-back type. Every flag is supported.
+TEST(X86_64Format, NoexecPrivAndMmioProtAreExpressed) {
   x86_64::attrs want;
-  want.user = want.accessed = want.write = want.dirty = true;
-  EXPECT_TRUE(x86_64::attrs_from_prot(prot::read | prot::write | prot::noexec | prot::cache |
-                                          prot::priv | prot::mmio,
+  want.accessed = want.write = want.dirty = want.noexec = want.pcd = want.pwt = true;
+  EXPECT_TRUE(x86_64::attrs_from_prot(prot::read | prot::write | prot::noexec | prot::priv | prot::mmio,
                                       default_params()) == want);
+  x86_64::attrs wb;
+  wb.user = wb.accessed = true;
+  EXPECT_TRUE(x86_64::attrs_from_prot(prot::read | prot::cache, default_params()) == wb);
+  EXPECT_TRUE(x86_64::prot_supported(prot::read | prot::write | prot::noexec | prot::cache | prot::priv,
+                                     default_params()));
 }
 
 TEST(X86_64Format, ProtSetsTheCBitUnlessMmioWhenTablesAreEncrypted) {

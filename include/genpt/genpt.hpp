@@ -1,15 +1,31 @@
-// genpt/genpt.hpp - umbrella header: every public genpt header except
-// genpt/fmt.hpp (which needs {fmt}).
+// genpt/genpt.hpp - umbrella header: every genpt header except
+// genpt/fmt.hpp (needs {fmt}; link fmt::fmt) and genpt/alloc/urcu_domain.hpp
+// (needs liburcu; link genpt::urcu). Freestanding code includes the headers
+// it needs one by one (alloc/ here uses <atomic> and <thread>).
 #pragma once
 
+#include "genpt/alloc/arena_levels.hpp"
+#include "genpt/alloc/deferred_free.hpp"
+#include "genpt/alloc/epoch_domain.hpp"
 #include "genpt/alloc/fault_injecting.hpp"
 #include "genpt/alloc/heap_levels.hpp"
+#include "genpt/alloc/incoherent.hpp"
+#include "genpt/alloc/level_meta.hpp"
+#include "genpt/alloc/spin_lock.hpp"
+#include "genpt/core/assert.hpp"
 #include "genpt/core/best_pgsize.hpp"
 #include "genpt/core/concepts.hpp"
+#include "genpt/core/cut.hpp"
 #include "genpt/core/dirty.hpp"
+#include "genpt/core/format_traits.hpp"
+#include "genpt/core/item.hpp"
 #include "genpt/core/log2.hpp"
+#include "genpt/core/map.hpp"
 #include "genpt/core/result.hpp"
+#include "genpt/core/table_list.hpp"
 #include "genpt/core/types.hpp"
+#include "genpt/core/unmap.hpp"
+#include "genpt/core/walk.hpp"
 #include "genpt/flush/commands.hpp"
 #include "genpt/flush/flush_range.hpp"
 #include "genpt/flush/gather.hpp"

@@ -66,8 +66,9 @@ class page_table {
 
   /// Validates `cfg` and allocates the top table.
   /// Errors: invalid_argument / not_supported (bad config, see the format),
-  /// no_memory (top table), out_of_range (the allocator's address does not
-  /// fit the format's root field).
+  /// no_memory (no top table, or the allocator's one lies where the
+  /// hardware cannot reach it: any byte at or above 2^oa_lg2, or an address
+  /// the root field cannot hold; that table is freed again).
   static result<page_table> create(const config_type& cfg, Alloc alloc = Alloc{},
                                    Flush flush = Flush{}) {
     result<params_type> p = Format::init(cfg);
@@ -78,22 +79,10 @@ class page_table {
       if (detail::sw_flush_done_bit<Format>(*p) == 0) return unexpected(errc::not_supported);
     }
     const unsigned lg2 = traits::top_table_lg2(*p, p->top_level);
-    const table_alloc t = alloc.allocate(lg2);
+    // Below 2^oa_lg2 and held by the root field (detail::root_reachable).
+    const table_alloc t =
+        detail::allocate_table<Format>(alloc, lg2, p->top_level + 1, *p, /*root=*/true);
     if (!t.table) return unexpected(errc::no_memory);
-    // The root must fit the hardware's root field: the format's root_fits
-    // hook where the root register differs from a table descriptor (ARMv8
-    // TTBR: tops smaller than a granule), else a table pointer round trip.
-    bool root_ok;
-    if constexpr (requires { Format::root_fits(t.oa, *p); })
-      root_ok = Format::root_fits(t.oa, *p);
-    else
-      root_ok = Format::table_oa(Format::make_table(t.oa, p->top_level + 1, *p), *p) == t.oa;
-    if (!root_ok) {
-      table_list l;
-      l.push_back(alloc.link_of(t.table, lg2));
-      alloc.free(l);
-      return unexpected(errc::out_of_range);
-    }
     return page_table(*p, t, std::move(alloc), std::move(flush));
   }
 
@@ -127,10 +116,16 @@ class page_table {
   /// Errors: invalid_argument (len 0, p without read or write), overflow
   /// (va or oa range wraps), out_of_range (va outside the table, oa above
   /// max), misaligned (va/oa/len not aligned to the smallest page),
-  /// address_in_use (a leaf is already there), no_memory. After an error
-  /// every translation is as before the call.
+  /// address_in_use (a leaf is already there), no_memory (also when the
+  /// allocator's table lies beyond 2^oa_lg2 or where no table item can
+  /// point to it: such a table is never linked). After an error
+  /// every translation is as before the call. Every flag of `p` is
+  /// honoured (see the format's attrs_from_prot) or refused: invalid_argument
+  /// when !prot_valid(p) (unknown bit, mmio with cache), not_supported for
+  /// a flag the format cannot express (format_traits::prot_supported).
   result<void> map(va_t va, oa_t oa, std::uint64_t len, prot p) noexcept {
-    if ((p & (prot::read | prot::write)) == prot::none) return unexpected(errc::invalid_argument);
+    if (!prot_valid(p)) return unexpected(errc::invalid_argument);
+    if (!traits::prot_supported(p, params_)) return unexpected(errc::not_supported);
     return map(va, oa, len, Format::attrs_from_prot(p, params_));
   }
 
@@ -254,7 +249,11 @@ class page_table {
   /// Reports every dirty entry overlapping [va, va + len) to sink.record(va,
   /// len) (the entry's span clipped to the range; a contiguous entry is
   /// dirty when any item is), then cleans it (unless flags.no_clear) and
-  /// gathers the cleaned entries, leaf-only. Holes are skipped. Cleaning
+  /// gathers the cleaned entries, leaf-only, one by one in va order: a
+  /// no-gaps policy syncs g during the call before a disjoint entry joins
+  /// it, so no flushed range covers a hole or a clean entry. Under a
+  /// cache-cleaning allocator every line written is cleaned before any
+  /// flush and before the call returns. Holes are skipped. Cleaning
   /// never loses a dirty bit the hardware sets concurrently (compare-exchange
   /// per item); a write that lands before the next IOTLB flush may be
   /// reported in the next harvest.
@@ -272,19 +271,19 @@ class page_table {
       if (none) return {};
       [[maybe_unused]] auto guard = detail::read_section(alloc_);
       const unsigned span = traits::top_span_lg2(params_, t.level);
-      detail::change_set cleaned;
-      detail::dirty_walk<Format, Alloc, Sink> w{{params_, alloc_}, sink, va, last, flags.no_clear,
-                                                cleaned};
+      gather_out out{*this, g};
+      detail::dirty_walk<Format, Alloc, Sink, gather_out> w{{params_, alloc_}, sink, va, last,
+                                                            flags.no_clear, out};
       detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
         w.template level<decltype(lv)::value>(t.table, span, va, last);
       });
-      if (cleaned.any) commit(g, cleaned.va, cleaned.last, cleaned);
     }
     return {};
   }
 
   /// Marks the leaf translating va dirty, as the hardware would on a write:
-  /// one compare-exchange on one item, lock-free.
+  /// one compare-exchange on one item, lock-free (then, under a
+  /// cache-cleaning allocator, that item's line is cleaned).
   /// Errors: not_supported (no dirty tracking, or a leaf the hardware
   /// cannot dirty: ARMv8 without DBM), not_found (no translation), busy (the
   /// item changed under the compare-exchange; nothing was written, retry).
@@ -307,6 +306,7 @@ class page_table {
       // A leaf the hardware never dirties (ARMv8 without DBM: the write faults).
       if (!Format::is_write_dirty(d, params_)) return unexpected(errc::not_supported);
       if (!detail::cas_item_relaxed(item, e, d)) return unexpected(errc::busy);
+      detail::clean_items(alloc_, item, 1);  // a non-snooping walker sees it as the CPU does
     }
     return {};
   }
@@ -317,9 +317,10 @@ class page_table {
   /// The old entry's range goes into g: TLBs may still hold the larger entry,
   /// which stays correct until a later unmap of part of it is flushed.
   /// Errors: not_found (va unmapped), misaligned (va not a multiple of the
-  /// smallest page), out_of_range, no_memory (translations unchanged; a
-  /// multi-level cut may have finished its upper steps), not_supported (a
-  /// size the format cannot split into, e.g. AMDv1 1T..128T runs).
+  /// smallest page), out_of_range, no_memory (also a new table beyond the
+  /// hardware's reach, see map(); every table is allocated before anything
+  /// is written, so nothing changed), not_supported (a size the format
+  /// cannot split into, e.g. AMDv1 1T..128T runs).
   result<void> cut(va_t va, gather& g) noexcept {
     const top_ref t = top();
     const unsigned span = traits::top_span_lg2(params_, t.level);
@@ -348,7 +349,11 @@ class page_table {
   /// Gives every leaf in [va, va + len) the attributes `a`, keeping its oa.
   /// Entries straddling either edge are cut first, or with
   /// `protect_flags::no_cut` the call fails with misaligned before changing
-  /// anything. Holes are skipped. The changed entries are gathered.
+  /// anything. Holes are skipped. The changed entries are gathered one by
+  /// one in va order: a no-gaps policy syncs g during the call before a
+  /// disjoint entry joins it, so no flushed range covers a hole. Under a
+  /// cache-cleaning allocator every line written is cleaned before any
+  /// flush and before the call returns.
   /// Errors: invalid_argument (len 0, attrs the format cannot express),
   /// overflow, out_of_range, misaligned, no_memory (from a cut; no
   /// attribute changed), not_supported (an edge the format cannot cut).
@@ -374,19 +379,20 @@ class page_table {
         if (result<void> r = cut(edge, g); !r) return r;
       }
     }
-    detail::change_set changed;
-    detail::protect_walk<Format, Alloc> w{{params_, alloc_}, a, changed};
+    gather_out out{*this, g};
+    detail::protect_walk<Format, Alloc, gather_out> w{{params_, alloc_}, a, out};
     detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
       w.template level<decltype(lv)::value>(t.table, span, va, last);
     });
-    if (changed.any) commit(g, changed.va, changed.last, changed);
     return {};
   }
   /// protect() with attributes from `p` (as map(prot) makes them).
-  /// Errors: as protect(attrs); invalid_argument when p has neither read nor write.
+  /// Errors: as protect(attrs); invalid_argument when !prot_valid(p);
+  /// not_supported for a flag the format cannot express (as map(prot)).
   result<void> protect(va_t va, std::uint64_t len, prot p, gather& g,
                        protect_flags flags = {}) noexcept {
-    if ((p & (prot::read | prot::write)) == prot::none) return unexpected(errc::invalid_argument);
+    if (!prot_valid(p)) return unexpected(errc::invalid_argument);
+    if (!traits::prot_supported(p, params_)) return unexpected(errc::not_supported);
     return protect(va, len, Format::attrs_from_prot(p, params_), g, flags);
   }
 
@@ -476,7 +482,8 @@ class page_table {
   /// levels, links the old top at index 0 of the level above it, tells the
   /// driver (flush policy's change_top, when it has one) and only then
   /// publishes the new top. No IOTLB flush: no translation changed.
-  /// Errors: out_of_range (cannot grow that far), no_memory (nothing changed).
+  /// Errors: out_of_range (cannot grow that far), no_memory (allocator
+  /// exhausted, or a new level beyond the hardware's reach; nothing changed).
   errc grow(va_t va, va_t last, oa_t oa) noexcept {
     growth_lock lock(grow_lock_);
     const top_ref cur = top();  // re-read under the lock: another map may have grown it
@@ -492,7 +499,9 @@ class page_table {
     oa_t below_oa = root_oa_;
     for (unsigned l = cur.level + 1; l <= level; ++l) {
       const unsigned lg2 = traits::top_table_lg2(params_, l);
-      const table_alloc t = alloc_.allocate(lg2);
+      // The new top must fit the root field, the levels between a level
+      // l + 1 item; one beyond 2^oa_lg2 is no_memory.
+      const table_alloc t = detail::allocate_table<Format>(alloc_, lg2, l + 1, params_, l == level);
       if (!t.table) {
         alloc_.free(fresh);
         return errc::no_memory;
@@ -616,6 +625,24 @@ class page_table {
       return detail::find_leaf_item<Format, decltype(lv)::value>(c, table, span, va);
     });
   }
+
+  /// Takes the changed leaf entries of a protect or dirty walk into g one
+  /// by one, in va order (the walk's `out`, see detail::protect_walk): a
+  /// no-gaps policy gets the pending ones synced before a disjoint one
+  /// joins; a merging policy's must_flush_before is a constant false, so
+  /// this costs what one covering range did.
+  struct gather_out {
+    page_table& t;
+    gather& g;
+    bool must_flush_before(va_t va, va_t last) const noexcept {
+      return t.flush_.must_flush_before(g, va, last);
+    }
+    void sync() noexcept { t.sync(g); }
+    void add_leaf(unsigned level, va_t va, va_t last) noexcept {
+      g.add_range(va, last);
+      g.add_leaf_level(level);
+    }
+  };
 
   /// Adds one operation's removals to g; a policy that must not merge
   /// disjoint ranges (no gaps) gets the pending ones synced first.

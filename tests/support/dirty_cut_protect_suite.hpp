@@ -87,7 +87,7 @@ template <class Config>
 class dcp_fixture : public ::testing::Test {
  protected:
   using format = typename Config::format;
-  using alloc_t = genpt::fault_injecting<genpt::heap_levels>;
+  using alloc_t = genpt::fault_injecting<typename alloc_of<Config>::type>;
   using table_t = genpt::page_table<format, alloc_t, recording_flush>;
   using attrs_t = typename format::attrs;
   using leaves_t = std::vector<leaf_record<attrs_t>>;
@@ -96,7 +96,7 @@ class dcp_fixture : public ::testing::Test {
   static constexpr std::uint64_t k1G = std::uint64_t{1} << 30;
 
   void SetUp() override {
-    auto r = table_t::create(Config::config(), alloc_t{genpt::heap_levels{&stats_}},
+    auto r = table_t::create(Config::config(), alloc_t{alloc_of<Config>::make(&stats_)},
                              recording_flush{recording_sink{&flushes_}});
     ASSERT_TRUE(r.has_value()) << "create: " << genpt::to_string(r.error());
     pt_.emplace(std::move(*r));

@@ -25,7 +25,10 @@
 #include <bit>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "support/low_oa_levels.hpp"
 
 #include "genpt/format/x86_64.hpp"
 
@@ -95,9 +98,23 @@ struct x86_64_5level {
   static std::vector<va_window> windows() { return sign_extended_windows(57); }
 };
 
+/// Base of a config whose oa_lg2 is below the host's address width: its
+/// tables come from low_oa_levels (oa below 2^32), since genpt refuses a
+/// heap_levels table at a host address above 2^oa_lg2 (issue 10, defect 4).
+struct low_oa_alloc {
+  using alloc = low_oa_levels;
+  static alloc make_alloc(level_stats* s) { return low_oa_levels{s}; }
+};
+/// Base that leaves the default (heap_levels) in place.
+struct default_alloc {};
+/// low_oa_alloc for an oa_lg2 below 48 (user-space host addresses reach
+/// 2^47 on x86-64 and 2^48 on arm64), else the default.
+template <unsigned OaLg2>
+using alloc_for_oa = std::conditional_t<(OaLg2 < 48), low_oa_alloc, default_alloc>;
+
 /// 4-level without sign extension, 47 VA bits and a 40-bit OA (AMD PASID-0
 /// style use: only the lower half exists).
-struct x86_64_4level_low47 {
+struct x86_64_4level_low47 : low_oa_alloc {
   using format = genpt::x86_64;
   static format::config config() {
     format::config c;

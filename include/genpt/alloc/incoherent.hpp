@@ -14,7 +14,10 @@
 //     path is visible to the hardware when it returns;
 //  4. the leaves a walk writes (or clears) in one table are cleaned once,
 //     as one span, when the walk leaves the table: once per cache line per
-//     operation, not once per item;
+//     operation, not once per item (map, unmap, map's rollback, cut,
+//     protect, dirty harvesting; set_dirty cleans its one item). A walk
+//     that must flush midway (a no-gaps policy) cleans what it wrote first;
+//     every write is cleaned before the flush that publishes it;
 //  5. top growth cleans the new tops' links before change_top.
 // The single-page fast paths are off with such an allocator. A format with
 // no software bit (AMDv1) cannot do (2)-(3): page_table::create answers

@@ -64,7 +64,8 @@ struct cut_walk {
     // One new table per level below L whose items va falls inside.
     for (unsigned l = L; l > 0 && log2_mod(va, traits::item_lg2(l)) != 0; --l) {
       const unsigned lg2 = traits::table_lg2(l - 1);
-      const table_alloc t = c.alloc.allocate(lg2);
+      // Pointed to from a level-l item; one the hardware cannot reach is no_memory.
+      const table_alloc t = allocate_table<Format>(c.alloc, lg2, l, c.p);
       if (!t.table) {
         release_unused();
         return errc::no_memory;
@@ -207,23 +208,36 @@ struct cut_walk {
 
 /// Rewrites the attributes of every leaf in [va, last] (entries wholly
 /// inside; the facade cuts or rejects the edges first), keeping the oa.
-template <class Format, class Alloc>
+/// Each rewritten entry goes to `out` as the walk goes (gather_out in
+/// page_table.hpp), so a no-gaps policy never sees a hole:
+///   out.must_flush_before(va, last)  the pending changes must be flushed
+///                                    before [va, last] joins them
+///   out.sync()                       flush them (the walk has cleaned
+///                                    every line it wrote first)
+///   out.add_leaf(level, va, last)    one changed leaf entry
+template <class Format, class Alloc, class Out>
 struct protect_walk {
   using traits = format_traits<Format>;
   using word_t = typename Format::word_t;
 
   walk_ctx<Format, Alloc> c;
   const typename Format::attrs& a;
-  change_set& changed;
+  Out& out;
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
+    leaf_windows<Alloc, word_t> written{c.alloc};  // cleaned per table, and before any flush
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
+      const va_t e_last = e.va + log2_to_max_int(e.size_lg2);
+      if (out.must_flush_before(e.va, e_last)) {
+        written.clean_all();
+        out.sync();
+      }
       const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
       const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
       fill_items(e.items, d, step, e.n);
-      changed.leaf_levels |= static_cast<std::uint8_t>(1u << lv);
-      changed.add(e.va, e.va + log2_to_max_int(e.size_lg2));
+      written.note(lv, e.table, e.items, e.n);
+      out.add_leaf(lv, e.va, e_last);
     };
     for_each_leaf_entry<Format, L>(c, table, span_lg2, va, last, on_leaf);
   }

@@ -46,7 +46,11 @@ constexpr bool dirty_supported(const typename Format::params& p) noexcept {
     return true;
 }
 
-template <class Format, class Alloc, class Sink>
+/// Reports the dirty entries of [va, last] to `sink` and cleans them; each
+/// cleaned entry goes to `out` as the walk goes, with the protocol of
+/// protect_walk (core/cut.hpp): a no-gaps policy never sees a hole, and
+/// every line written is cleaned before any flush.
+template <class Format, class Alloc, class Sink, class Out>
 struct dirty_walk {
   using traits = format_traits<Format>;
   using word_t = typename Format::word_t;
@@ -55,10 +59,11 @@ struct dirty_walk {
   Sink& sink;
   const va_t req_va, req_last;
   const bool no_clear;
-  change_set& cleaned;
+  Out& out;
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) {
+    leaf_windows<Alloc, word_t> written{c.alloc};  // cleaned per table, and before any flush
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
       // e.word is items[0] as loaded: a single-item entry needs no reload.
       bool dirty = Format::is_write_dirty(e.n == 1 ? e.word : load_item(e.items), c.p);
@@ -70,9 +75,13 @@ struct dirty_walk {
       const va_t hi = e_last < req_last ? e_last : req_last;
       sink.record(lo, hi - lo + 1);
       if (no_clear) return;
+      if (out.must_flush_before(e.va, e_last)) {
+        written.clean_all();
+        out.sync();
+      }
       for (unsigned k = 0; k < e.n; ++k) clean(e.items + k);
-      cleaned.leaf_levels |= static_cast<std::uint8_t>(1u << lv);
-      cleaned.add(e.va, e_last);
+      written.note(lv, e.table, e.items, e.n);
+      out.add_leaf(lv, e.va, e_last);
     };
     for_each_leaf_entry<Format, L>(c, table, span_lg2, va, last, on_leaf);
   }

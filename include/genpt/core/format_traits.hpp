@@ -122,6 +122,17 @@ struct format_traits {
     else
       return oa;
   }
+  /// True when F's attrs_from_prot(p) honours every flag of `p` in the
+  /// descriptor (or the hardware honours it with no bit, as documented by
+  /// F); page_table::map(prot) / protect(prot) refuse the rest with
+  /// errc::not_supported. Default, for a format that does not declare
+  /// `prot_supported(prot, const params&)`: read, write and nothing else.
+  static constexpr bool prot_supported(prot p, const params& prm) noexcept {
+    if constexpr (requires { F::prot_supported(p, prm); })
+      return F::prot_supported(p, prm);
+    else
+      return (p & ~(prot::read | prot::write)) == prot::none;
+  }
   /// Every leaf size the table can make (or grow to make), as a bitmap
   /// (bit n: 2^n bytes), limited to sizes below 2^oa_lg2.
   static constexpr std::uint64_t pgsize_bitmap(const params& p) noexcept {

@@ -35,6 +35,60 @@ struct change_set {
   }
 };
 
+/// True when the hardware can reach a table of 2^lg2 bytes at `oa`: the
+/// whole table [oa, oa + 2^lg2) lies below 2^oa_lg2, and a level-`level`
+/// table item (make_table) holds oa exactly. (Above 2^oa_lg2 the walker
+/// faults: x86 reserved bits past MAXPHYADDR, ARMv8 address size fault.)
+template <class Format>
+constexpr bool table_reachable(oa_t oa, unsigned lg2, unsigned level,
+                               const typename Format::params& p) noexcept {
+  // oa first: an oa near 2^64 must not wrap its end back below the limit.
+  return log2_div(oa, p.oa_lg2) == 0 && log2_div(oa + log2_to_max_int(lg2), p.oa_lg2) == 0 &&
+         Format::table_oa(Format::make_table(oa, level, p), p) == oa;
+}
+
+/// True when a top table of 2^lg2 bytes at `oa` can be the root of a table
+/// whose top is `top_level`: below 2^oa_lg2, and the root register holds it
+/// (the format's root_fits where it declares one, e.g. ARMv8 TTBR, else a
+/// table item one level up holds it).
+template <class Format>
+constexpr bool root_reachable(oa_t oa, unsigned lg2, unsigned top_level,
+                              const typename Format::params& p) noexcept {
+  if constexpr (requires { Format::root_fits(oa, p); }) {
+    return log2_div(oa, p.oa_lg2) == 0 && log2_div(oa + log2_to_max_int(lg2), p.oa_lg2) == 0 &&
+           Format::root_fits(oa, p);
+  } else {
+    return table_reachable<Format>(oa, lg2, top_level + 1, p);
+  }
+}
+
+/// Returns one table to the allocator (it was never linked anywhere).
+template <class Alloc>
+void free_table(Alloc& a, void* table, unsigned lg2) noexcept {
+  table_list l;
+  l.push_back(a.link_of(table, lg2));
+  a.free(l);
+}
+
+/// Allocates a table of 2^lg2 bytes that a level-`level` item will point
+/// to (root: a top at level `level` - 1, see root_reachable). A table the
+/// hardware could not reach goes straight back to the allocator and the
+/// result is {nullptr, 0}, as for an exhausted allocator: the caller fails
+/// with no_memory, the one rule every table allocation in genpt follows.
+/// Concurrency: as Alloc::allocate.
+template <class Format, class Alloc>
+[[gnu::always_inline]] inline table_alloc allocate_table(Alloc& a, unsigned lg2, unsigned level,
+                                                         const typename Format::params& p,
+                                                         bool root = false) noexcept {
+  const table_alloc t = a.allocate(lg2);
+  if (!t.table) return t;
+  if (root ? root_reachable<Format>(t.oa, lg2, level - 1, p)
+           : table_reachable<Format>(t.oa, lg2, level, p))
+    return t;
+  free_table(a, t.table, lg2);
+  return {};
+}
+
 template <class Format, class Alloc>
 struct map_walk {
   using traits = format_traits<Format>;
@@ -76,12 +130,12 @@ struct map_walk {
             return errc::address_in_use;
           case entry_kind::empty: {
             child_fresh = true;
-            const table_alloc t = c.alloc.allocate(traits::table_lg2(L - 1));
-            if (!t.table) return errc::no_memory;
+            const table_alloc t = allocate_table<Format>(c.alloc, traits::table_lg2(L - 1), L, c.p);
+            if (!t.table) return errc::no_memory;  // exhausted, or out of the hardware's reach
             if (!cas_item_release(s.item(), s.entry, Format::make_table(t.oa, L, c.p))) {
               // Another thread installed a table here first: drop ours
               // (never visible to anyone) and walk theirs.
-              free_one(t.table, traits::table_lg2(L - 1));
+              free_table(c.alloc, t.table, traits::table_lg2(L - 1));
               child_fresh = false;
               continue;
             }
@@ -112,12 +166,6 @@ struct map_walk {
   }
 
  private:
-  void free_one(void* table, unsigned lg2) noexcept {
-    table_list l;
-    l.push_back(c.alloc.link_of(table, lg2));
-    c.alloc.free(l);
-  }
-
   void advance(unsigned sz) noexcept {
     const va_t entry_last = va + log2_to_max_int(sz);
     if (entry_last == last) done = true;

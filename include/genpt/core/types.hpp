@@ -20,16 +20,21 @@ using oa_t = std::uint64_t;  ///< output address
 enum class entry_kind : std::uint8_t { empty, table, leaf };
 
 /// IOMMU-style protection, the portable way to ask for attributes.
-/// A format turns it into descriptor bits (see each format's attrs_from_prot);
-/// a map needs `read` or `write`, else errc::invalid_argument.
+/// A format turns it into descriptor bits (see each format's attrs_from_prot).
+/// Every flag is honoured or refused, never dropped: a map needs `read` or
+/// `write` and no unknown bit, and cannot be both mmio and cache (else
+/// errc::invalid_argument, see prot_valid); a flag the format cannot
+/// express is errc::not_supported (format_traits::prot_supported). Where a
+/// format cannot withhold read (x86-64, ARMv8 stage 1), `write` alone maps
+/// readable memory too.
 enum class prot : unsigned {
   none = 0,
   read = 1,    ///< device/CPU may read
   write = 2,   ///< device/CPU may write
   cache = 4,   ///< cacheable / coherent memory
-  noexec = 8,  ///< no instruction fetch (where the format has a bit for it)
+  noexec = 8,  ///< no instruction fetch
   mmio = 16,   ///< device memory
-  priv = 32,   ///< privileged-only (ARMv8)
+  priv = 32,   ///< privileged (supervisor) access only
 };
 
 constexpr prot operator|(prot a, prot b) noexcept {
@@ -45,6 +50,14 @@ constexpr prot& operator|=(prot& a, prot b) noexcept { return a = a | b; }
 constexpr prot& operator&=(prot& a, prot b) noexcept { return a = a & b; }
 /// True when every flag of `want` is in `p`.
 constexpr bool has(prot p, prot want) noexcept { return (p & want) == want && want != prot::none; }
+/// True when `p` is a well-formed request, whatever the format: read or
+/// write, no bit outside the flags above, and not both mmio and cache
+/// (device memory is never cacheable). page_table::map(prot) and
+/// protect(prot) refuse anything else with errc::invalid_argument.
+constexpr bool prot_valid(prot p) noexcept {
+  return (static_cast<unsigned>(p) & ~63u) == 0 && (p & (prot::read | prot::write)) != prot::none &&
+         !has(p, prot::mmio | prot::cache);
+}
 
 /// Geometry a table reports to its user (upstream: get_info).
 struct table_info {

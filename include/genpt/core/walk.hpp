@@ -136,6 +136,53 @@ struct dirty_span<Alloc, Word, true> {
   }
 };
 
+/// The items a leaf walk (for_each_leaf_entry: tables visited depth first,
+/// each once) wrote, as one window per level, cleaned when the walk moves
+/// to another table at that level, or by clean_all(): one clean per cache
+/// line per operation, as dirty_span. Empty and free for allocators that
+/// do not clean.
+template <class Alloc, class Word, bool = cleaning_allocator<Alloc>>
+struct leaf_windows {
+  leaf_windows(Alloc&) noexcept {}
+  void note(unsigned, Word*, Word*, unsigned) noexcept {}
+  void clean_all() noexcept {}
+};
+template <class Alloc, class Word>
+struct leaf_windows<Alloc, Word, true> {
+  struct window {
+    Word* table = nullptr;
+    Word* lo = nullptr;
+    Word* hi = nullptr;  ///< [lo, hi) written
+  };
+  Alloc& a;
+  window w[8] = {};
+  explicit leaf_windows(Alloc& al) noexcept : a(al) {}
+  leaf_windows(const leaf_windows&) = delete;
+  leaf_windows& operator=(const leaf_windows&) = delete;
+  ~leaf_windows() { clean_all(); }
+  /// The n items from `items`, in `table` at `level`, were written.
+  void note(unsigned level, Word* table, Word* items, unsigned n) noexcept {
+    window& x = w[level];
+    if (x.table != table) {  // that level's previous table is finished
+      clean(x);
+      x = {table, items, items + n};
+      return;
+    }
+    if (items < x.lo) x.lo = items;
+    if (items + n > x.hi) x.hi = items + n;
+  }
+  /// Cleans every window now (before a flush in the middle of the walk).
+  void clean_all() noexcept {
+    for (window& x : w) clean(x);
+  }
+
+ private:
+  void clean(window& x) noexcept {
+    if (x.lo != x.hi) a.clean(x.lo, static_cast<std::size_t>(x.hi - x.lo) * sizeof(Word));
+    x = {};
+  }
+};
+
 /// What a walk needs beside the table: the format's params and the allocator.
 template <class Format, class Alloc>
 struct walk_ctx {
@@ -239,6 +286,7 @@ struct leaf_entry {
   unsigned size_lg2;               ///< bytes it translates, log2
   va_t va;                         ///< its first va
   typename Format::word_t word;    ///< the item the walk loaded
+  typename Format::word_t* table;  ///< the table holding it
 };
 
 /// Calls on_leaf(std::integral_constant<unsigned, level>, leaf_entry) for
@@ -257,14 +305,15 @@ void for_each_leaf_entry(const Ctx& c, typename Format::word_t* table, unsigned 
         const unsigned sz = traits::entry_size_lg2(s.entry, L);
         if (sz == state::item_lg2) {  // the common single-item leaf: no run arithmetic
           on_leaf(std::integral_constant<unsigned, L>{},
-                  leaf_entry<Format>{table + s.index, 1, sz, item_va, s.entry});
+                  leaf_entry<Format>{table + s.index, 1, sz, item_va, s.entry, table});
           ++s.index;
           continue;
         }
         const unsigned n = 1u << (sz - state::item_lg2);
         const unsigned first = s.index & ~(n - 1);  // a run may start before the window
         on_leaf(std::integral_constant<unsigned, L>{},
-                leaf_entry<Format>{table + first, n, sz, log2_align_down(item_va, sz), s.entry});
+                leaf_entry<Format>{table + first, n, sz, log2_align_down(item_va, sz), s.entry,
+                                   table});
         s.index = first + n;
         continue;
       }

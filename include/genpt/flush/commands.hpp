@@ -12,7 +12,9 @@
 //    spec, "INVALIDATE_IOMMU_PAGES", command 03h): one command, the
 //    smallest naturally aligned power-of-two block covering the range
 //    (S=1 encodes its size in the address), PDE=1 when tables were removed,
-//    everything when the block exceeds 2^52 bytes.
+//    everything when the block exceeds 2^52 bytes. A grown AMDv1 top
+//    becomes a dte_update (new root and DTE Mode) for the driver, which
+//    rewrites its DTEs and queues INVALIDATE_DEVTAB_ENTRY (command 02h).
 //  * vtd: IOTLB Invalidate (type 2h) and PASID-based-IOTLB Invalidate
 //    (type 6h) descriptors (Intel VT-d spec, "IOTLB Invalidate" /
 //    "PASID-based IOTLB Invalidate"): one page-selective descriptor with
@@ -30,6 +32,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "genpt/flush/gather.hpp"
@@ -97,12 +100,69 @@ constexpr inv_pages_cmd make_inv_pages(const iotlb_flush& f, const inv_pages_par
   return c;
 }
 
-/// IOTLB sink submitting one INVALIDATE_IOMMU_PAGES per flush.
+inline constexpr std::uint32_t opcode_invalidate_devtab_entry = 0x2;
+
+/// INVALIDATE_DEVTAB_ENTRY (command 02h), four 32-bit words in queue order.
+/// dw0: DeviceID[15:0]; dw1: Op[31:28] = 2; dw2, dw3: reserved (0).
+struct inv_devtab_cmd {
+  std::uint32_t dw[4] = {};
+  friend constexpr bool operator==(const inv_devtab_cmd&, const inv_devtab_cmd&) = default;
+};
+
+/// The command that makes the IOMMU drop its cached copy of the device
+/// table entry of `device_id` (queue it after rewriting the entry).
+constexpr inv_devtab_cmd make_inv_devtab_entry(std::uint16_t device_id) noexcept {
+  inv_devtab_cmd c;
+  c.dw[0] = device_id;
+  c.dw[1] = opcode_invalidate_devtab_entry << 28;
+  return c;
+}
+
+/// DTE bits 63:0 (spec "Device Table Entry Format"): Mode, bits 11:9, and
+/// Host Page Table Root Pointer, bits 51:12.
+inline constexpr std::uint64_t dte_mode_mask = std::uint64_t{7} << 9;
+inline constexpr std::uint64_t dte_root_mask = 0x000F'FFFF'FFFF'F000ull;
+
+/// What a raised AMDv1 top asks of the driver: every device table entry
+/// that points at the table gets the new root and Mode (apply() to its
+/// bits 63:0), then an INVALIDATE_DEVTAB_ENTRY each
+/// (make_inv_devtab_entry), then a completion wait before the device may
+/// use va beyond the old top. The old top stays linked below the new one,
+/// so translations are the same through either root: no IOTLB flush.
+struct dte_update {
+  oa_t root = 0;      ///< new Host Page Table Root Pointer (bits 51:12 significant)
+  unsigned mode = 0;  ///< new DTE Mode: levels, top_level + 1
+  /// `dte_lo` (DTE bits 63:0) with Mode and the root pointer replaced,
+  /// every other bit (V, TV, IR, IW, ...) kept.
+  constexpr std::uint64_t apply(std::uint64_t dte_lo) const noexcept {
+    return (dte_lo & ~(dte_mode_mask | dte_root_mask)) | ((std::uint64_t{mode} << 9) & dte_mode_mask) |
+           (root & dte_root_mask);
+  }
+  friend constexpr bool operator==(const dte_update&, const dte_update&) = default;
+};
+
+/// IOTLB sink submitting one INVALIDATE_IOMMU_PAGES per flush, and one
+/// dte_update when a growable (amdv1 dynamic_top) table raises its top.
+/// `submit` must take both `const inv_pages_cmd&` and `const dte_update&`
+/// (noexcept): a sink that could not tell the driver about a new root is a
+/// compile error, not a table the IOMMU walks from a stale DTE. The
+/// overload is needed with any format (page_table instantiates growth for
+/// all); a table whose top cannot grow (x86_64 GCR3 tables, amdv1 without
+/// dynamic_top) never calls it.
+/// Concurrency: as thread-safe as `submit`; page_table calls change_top
+/// under its growth lock, before the new top is published.
 template <class Submit>
 struct sink {
   inv_pages_params params;
-  Submit submit;  ///< void(const inv_pages_cmd&) noexcept
+  Submit submit;  ///< void(const inv_pages_cmd&) noexcept and void(const dte_update&) noexcept
   void flush(const iotlb_flush& f) noexcept { submit(make_inv_pages(f, params)); }
+  /// The flush policy's top-change hook: submits the new root and Mode.
+  void change_top(oa_t root, unsigned top_level) noexcept {
+    static_assert(std::is_invocable_v<Submit&, const dte_update&>,
+                  "genpt::amd_iommu::sink: Submit must also take `const dte_update&` (a growable "
+                  "AMDv1 top needs the device table entries rewritten and invalidated)");
+    if constexpr (std::is_invocable_v<Submit&, const dte_update&>) submit(dte_update{root, top_level + 1});
+  }
 };
 
 }  // namespace amd_iommu
@@ -249,8 +309,9 @@ constexpr unsigned ttl_of(const iotlb_flush& f, const params& p) noexcept {
 /// The commands invalidating what `f` asks for. With range support: exactly
 /// [va, last] rounded out to granules, as few commands as (NUM+1) * 2^SCALE
 /// granules allow (each takes the lowest set bits of the remaining granule
-/// count), TTL when one leaf level changed (and only on commands whose
-/// address is aligned to that level's entries), Leaf=1 when no table was
+/// count; past bit 31, chunks of up to 32 * 2^31 granules), TTL when one
+/// leaf level changed (and only on commands whose address is aligned to
+/// that level's entries), Leaf=1 when no table was
 /// removed. Without range support: one command per smallest changed entry.
 /// A flush of everything, or one needing more than max_commands (at most
 /// 16), is one CMD_TLBI_NH_ASID / CMD_TLBI_S12_VMALL.
@@ -275,9 +336,15 @@ constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept
     std::uint64_t addr = first << g;
     while (left != 0) {
       if (out.count == max_cmds) return all();
-      const unsigned scale = static_cast<unsigned>(std::countr_zero(left));
-      if (scale > 31) return all();
-      const std::uint64_t num = (left >> scale) & 31;  // >= 1: bit `scale` is set
+      // (NUM+1) * 2^SCALE granules: the lowest set bits of what is left;
+      // a count whose lowest set bit is above 31 (SCALE's 5-bit maximum)
+      // takes up to 32 * 2^31 granules at a time.
+      unsigned scale = static_cast<unsigned>(std::countr_zero(left));
+      std::uint64_t num = (left >> scale) & 31;  // >= 1: bit `scale` is set
+      if (scale > 31) {
+        scale = 31;
+        num = (left >> 31) < 32 ? (left >> 31) : 32;  // even, >= 2: bit 32 or above is set
+      }
       command c = by_address(p, addr, leaf);
       const bool aligned = ttl && (addr & ((std::uint64_t{1} << ttl_align) - 1)) == 0;
       const unsigned cmd_ttl = aligned ? ttl : 0;

@@ -1,7 +1,7 @@
 // genpt/flush/gather.hpp - what operations changed, pending invalidation.
 //
-// unmap, map's replacement of an empty subtree by a leaf, map's rollback
-// (and later dirty harvesting, cut and protect) report into a gather: the
+// unmap, map's replacement of an empty subtree by a leaf, map's rollback,
+// dirty harvesting, cut and protect report into a gather: the
 // va range changed, which levels lost leaves and which lost table
 // pointers, and the tables that became unreachable. page_table::sync(gather&)
 // hands it to the flush policy, then releases the tables through the

@@ -223,9 +223,18 @@ struct amdv1 {
     return a;
   }
 
-  /// Upstream's IOMMU mapping (reference §6.1): read -> IR, write -> IW,
-  /// FC with force_coherence, the C-bit with encrypt_tables except on MMIO.
-  /// cache, noexec and priv have no AMDv1 bit and are ignored.
+  /// The portable mapping (spec §2.2.3, "I/O Page Table Entry Fields"):
+  ///   read    IR;  write  IW (write-only is expressible)
+  ///   cache   no bit: DMA through the IOMMU snoops CPU caches unless the
+  ///           request says no-snoop; FC (on every leaf with feature
+  ///           force_coherence) overrides that
+  ///   mmio    no memory-type bit; only withholds the C-bit
+  ///   noexec  no bit needed: a host (v1) table translates requests that
+  ///           carry no execute request (Execute-Requested travels in the
+  ///           PASID TLP prefix, and PASID requests use the GCR3 tables)
+  ///   priv    not expressible (no user/supervisor bit): prot_supported
+  ///           is false, so map/protect return not_supported
+  /// The C-bit with encrypt_tables except on mmio.
   static constexpr attrs attrs_from_prot(prot pr, const params& p) noexcept {
     attrs a;
     a.read = has(pr, prot::read);
@@ -234,6 +243,8 @@ struct amdv1 {
     a.encrypted = p.c_bit && !has(pr, prot::mmio);
     return a;
   }
+  /// Every flag but priv (see attrs_from_prot).
+  static constexpr bool prot_supported(prot pr, const params&) noexcept { return !has(pr, prot::priv); }
   /// attrs the table can express: no C-bit without encrypt_tables.
   static constexpr bool attrs_valid(const attrs& a, const params& p) noexcept {
     return !a.encrypted || p.c_bit;

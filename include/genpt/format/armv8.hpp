@@ -390,12 +390,21 @@ struct armv8 {
     return a;
   }
 
-  /// The IOMMU mapping (reference §6.3). Stage 1: AttrIndx device for mmio,
-  /// write-back for cache, else non-cacheable; AP[2] unless write; AP[1]
-  /// unless priv; nG and AF always; PXN and UXN for noexec. Stage 2:
-  /// S2AP from read/write; MemAttr Device-nGnRE / WB (FWB: forced WB) /
-  /// NC; XN[1] for noexec. Both: SH inner for cache else outer (none with
-  /// lpa2: TCR.SH decides); DBM on writable leaves with feature dbm.
+  /// The portable mapping (D8.4, D8.6):
+  ///   Stage 1  read: always readable (AP cannot withhold read: `write`
+  ///            alone maps read/write); write: AP[2] clear, else set;
+  ///            priv: AP[1] clear and UXN (EL0 may neither access nor
+  ///            fetch: with AP[1] clear EL0 could still execute), without
+  ///            it AP[1] set; noexec: PXN and UXN; mmio: AttrIndx 2
+  ///            (Device-nGnRE), cache: AttrIndx 1 (WB), else AttrIndx 0
+  ///            (Normal NC), see `mair`; nG always.
+  ///   Stage 2  read: S2AP[0]; write: S2AP[1] (write-only expressible);
+  ///            noexec: XN = 0b10; mmio: MemAttr Device-nGnRE, cache:
+  ///            WB (FWB: forced WB), else Normal NC; priv: not
+  ///            expressible (S2AP has no privilege level): prot_supported
+  ///            is false, so map/protect return not_supported.
+  ///   Both     SH inner for cache, else outer (none with lpa2: TCR.SH
+  ///            decides); AF always; DBM on writable leaves with feature dbm.
   static constexpr attrs attrs_from_prot(prot pr, const params& p) noexcept {
     const bool cache = has(pr, prot::cache), mmio = has(pr, prot::mmio);
     attrs a;
@@ -404,7 +413,8 @@ struct armv8 {
       a.read_only = !has(pr, prot::write);
       a.el0 = !has(pr, prot::priv);
       a.ng = true;
-      a.pxn = a.uxn = has(pr, prot::noexec);
+      a.pxn = has(pr, prot::noexec);
+      a.uxn = has(pr, prot::noexec) || has(pr, prot::priv);
     } else {
       a.mem_attr = mmio    ? memattr_device_ngnre
                    : cache ? (p.fwb ? memattr_fwb_force_wb : memattr_normal_wb)
@@ -417,6 +427,10 @@ struct armv8 {
     a.af = true;
     a.dbm = p.dbm && has(pr, prot::write);
     return a;
+  }
+  /// Stage 1: every flag; stage 2: every flag but priv (see attrs_from_prot).
+  static constexpr bool prot_supported(prot pr, const params&) noexcept {
+    return Stage == 1 || !has(pr, prot::priv);
   }
 
   /// attrs the table can express: fields in range, SH not 0b01 (reserved)

@@ -109,12 +109,12 @@ struct x86_64 {
     p.oa_lg2 = c.oa_lg2 ? c.oa_lg2 : max_oa_lg2;
     p.layout = (c.features & sign_extend) ? va_layout::sign_extend : va_layout::low;
     if (p.va_lg2 > span) return unexpected(errc::not_supported);  // the top cannot decode it
+    if (p.va_lg2 <= granule_lg2 + 9 * c.top_level) return unexpected(errc::invalid_argument);
     // The CPU indexes the top with VA bits 47:39 (56:48 with LA57) and
     // requires bits 63:47 (63:56) to be copies of bit 47 (56), SDM Vol. 3A
     // §4.5.4 and §3.3.7.1. A narrower sign-extended space would put its
     // upper half at top indexes the hardware never reads: refused.
     if ((c.features & sign_extend) && p.va_lg2 != span) return unexpected(errc::not_supported);
-    if (p.va_lg2 <= granule_lg2 + 9 * c.top_level) return unexpected(errc::invalid_argument);
     if (p.oa_lg2 > max_oa_lg2 || p.oa_lg2 <= granule_lg2) return unexpected(errc::invalid_argument);
     if (c.features & amd_encrypt_tables) {
       if (c.c_bit < p.oa_lg2 || c.c_bit > 51) return unexpected(errc::invalid_argument);
@@ -187,19 +187,35 @@ struct x86_64 {
     return a;
   }
 
-  /// Upstream's IOMMU mapping (reference §6.2): U and A always; write sets
-  /// R/W and pre-sets D; read-only leaves R/W clear; the C-bit on everything
-  /// but MMIO. noexec, cache and priv are not expressed (use attrs for XD,
-  /// PCD/PWT/PAT and G).
+  /// The portable mapping; every flag reaches the leaf (SDM Vol. 3A Tables
+  /// 4-18 and 4-20, §11.12 PAT):
+  ///   read    P (a present x86 page is always readable: `write` alone
+  ///           maps read/write too, as the IOMMU API's DMA_FROM_DEVICE)
+  ///   write   R/W, and D pre-set so the walker need not write it
+  ///   priv    U/S = 0 (supervisor only); without it U/S = 1
+  ///   noexec  XD (bit 63; the walker must run with IA32_EFER.NXE = 1,
+  ///           else bit 63 is reserved and the walk faults)
+  ///   cache   PCD = PWT = 0, PAT entry 0: write-back at power-on (and in
+  ///           Linux's PAT); also the memory type without `cache` (x86
+  ///           memory is coherent; ask attrs for PCD/PWT/PAT otherwise)
+  ///   mmio    PCD = PWT = 1, PAT entry 3: UC at power-on (and in Linux's
+  ///           PAT); no C-bit
+  /// A is always pre-set; the C-bit on every non-mmio leaf with
+  /// amd_encrypt_tables. G is never set (use attrs). Every flag is
+  /// expressible (prot_supported).
   static constexpr attrs attrs_from_prot(prot pr, const params& p) noexcept {
     attrs a;
-    a.user = true;
+    a.user = !has(pr, prot::priv);
+    a.noexec = has(pr, prot::noexec);
+    a.pcd = a.pwt = has(pr, prot::mmio);
     a.accessed = true;
     a.write = has(pr, prot::write);
     a.dirty = a.write;
     a.encrypted = p.c_bit && !has(pr, prot::mmio);
     return a;
   }
+  /// Every prot flag has an x86-64 encoding (see attrs_from_prot).
+  static constexpr bool prot_supported(prot, const params&) noexcept { return true; }
   /// attrs the table can express: no C-bit without amd_encrypt_tables.
   static constexpr bool attrs_valid(const attrs& a, const params& p) noexcept {
     return !a.encrypted || p.c_bit;
