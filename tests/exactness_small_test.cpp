@@ -67,6 +67,14 @@ TEST(Exactness, UmbrellaHeaderBringsEveryPublicHeader) {  // issue 10, defect 9
   // alloc/fault_injecting.hpp, core/format_traits.hpp.
   static_assert(genpt::level_allocator<genpt::fault_injecting<genpt::heap_levels>>);
   static_assert(genpt::format_traits<genpt::x86_64>::item_lg2(1) == 21);
+
+  // walk/walk.hpp: the arena table above, walked through span_memory.
+  ASSERT_TRUE(a->map(0x20'0000, 0x7000, 0x1000, prot::read).has_value());
+  genpt::span_memory mem(arena, sizeof arena, 0x4000'0000);
+  const genpt::walk_result w =
+      genpt::walk<genpt::x86_64>(a->params(), a->hw_info().root, 0x20'0123, genpt::access{}, mem);
+  ASSERT_TRUE(w.ok);
+  EXPECT_EQ(w.t.oa, 0x7123u);
 }
 
 // ------------------------------------------------ AMD sink change_top ----

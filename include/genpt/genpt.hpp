@@ -34,3 +34,4 @@
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
 #include "genpt/version.hpp"
+#include "genpt/walk/walk.hpp"
