@@ -411,6 +411,8 @@ std::string dump(const PageTable& pt, va_t va, std::uint64_t len, const dump_opt
 
 /// A readable dump of the whole table: every va range the table decodes
 /// (for a sign-extended layout, the lower half then the upper half).
+/// Reads the table through page_table, which trusts its own memory: for a
+/// table someone else built use genpt/walk/tree.hpp or genpt-decode.
 template <class PageTable>
 std::string dump(const PageTable& pt, const dump_options& opt = {}) {
   using traits = format_traits<typename PageTable::format_type>;

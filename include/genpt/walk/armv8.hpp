@@ -159,6 +159,70 @@ struct hw_walker<armv8<G, S>> {
     return res;
   }
 
+  /// Where every walk starts (genpt/walk/tree.hpp): the input size and
+  /// initial lookup level of the registers (a translation fault at level 0
+  /// when they give none), the top table (TTBR base with the bits below
+  /// its size as zero; an address size fault when at or above the OA
+  /// size) with all its (concatenated) items; TTBR1 vas have ones above
+  /// the input size. No errors; a pure function (any thread).
+  static constexpr tree_top top_table(const regs& r, oa_t root) noexcept {
+    tree_top t;
+    t.granule_lg2 = G;
+    t.stride = stride;
+    const unsigned ia = 64 - (r.tsz > 64 ? 64 : r.tsz);
+    const bool va52 = G == 16 ? (S == 1 ? r.lva : r.lpa) : r.ds;
+    if (ia < 25 || ia > (va52 ? 52u : 48u)) return t;  // translation fault
+    const int lvl = start_level(r, ia);
+    if (lvl > 3) return t;
+    t.items_lg2 = ia - item_lg2(lvl);
+    t.table = root & ~((word_t{1} << (t.items_lg2 + 3)) - 1);
+    if (t.table >> oa_bits(r)) {
+      t.fault = fault_kind::address_size;
+      return t;
+    }
+    t.ok = true;
+    t.level = static_cast<unsigned>(3 - lvl);
+    if (S == 1 && r.ttbr1) t.va_base = ~word_t{0} << ia;
+    return t;
+  }
+
+  /// The descriptor `e` at genpt `level` (Arm level 3 - level) as the walk
+  /// reads it: bit 0 = 0 invalid; bits 1:0 = 0b11 below level 3 a table
+  /// (an address at or above the OA size: bad address_size); else a block
+  /// where the granule allows one, or a level 3 page (bits 1:0 = 0b11) - a
+  /// leaf of one item (the Contiguous run and AF are the walk's) - else
+  /// bad translation; a leaf address at or above the OA size: bad
+  /// address_size. No errors; a pure function (any thread).
+  static constexpr item_decode decode_item(const regs& r, std::uint64_t e, unsigned level) noexcept {
+    item_decode out;
+    const int lvl = 3 - static_cast<int>(level);
+    if (!(e & VALID)) return out;  // invalid, translation
+    out.kind = item_kind::bad;
+    if (lvl < 3 && (e & TABLE)) {
+      const oa_t next = decode_addr(e, r);
+      if (next >> oa_bits(r)) {
+        out.fault = fault_kind::address_size;
+        return out;
+      }
+      out.kind = item_kind::table;
+      out.next_level = level - 1;
+      out.next_items_lg2 = stride;
+      out.oa = next;
+      return out;
+    }
+    if (lvl < 3 ? !block_allowed(lvl, r) : !(e & TABLE)) return out;  // translation
+    const unsigned shift = item_lg2(lvl);
+    const oa_t base = decode_addr(e, r) & ~((word_t{1} << shift) - 1);
+    if (base >> oa_bits(r)) {
+      out.fault = fault_kind::address_size;
+      return out;
+    }
+    out.kind = item_kind::leaf;
+    out.oa = base;
+    out.size_lg2 = shift;
+    return out;
+  }
+
  private:
   using word_t = std::uint64_t;
   static constexpr unsigned stride = G - 3;
