@@ -24,9 +24,11 @@
 #include "support/format_configs.hpp"
 #include "support/reference_model.hpp"
 #include "support/table_helpers.hpp"
+#include "support/walk_check.hpp"
 
 /// Fixture: one fresh table of `Config` per test, counted by level_stats,
-/// with a recording flush sink; TearDown destroys it and checks that no
+/// with a recording flush sink; TearDown walks what is left with the
+/// hardware walker (support/walk_check.hpp), destroys it and checks that no
 /// table is left alive.
 template <class Config>
 class conformance : public ::testing::Test {
@@ -49,6 +51,7 @@ class conformance : public ::testing::Test {
     ASSERT_FALSE(windows_.empty());
   }
   void TearDown() override {
+    if (pt_) walk_check();
     pt_.reset();
     EXPECT_EQ(genpt::test::live(stats_), 0) << "tables leaked";
   }
@@ -92,13 +95,25 @@ class conformance : public ::testing::Test {
   }
 
   /// Expects one mapped entry to translate correctly at its first byte,
-  /// last byte and an odd byte in between.
+  /// last byte and an odd byte in between, by iova_to_phys and by the
+  /// hardware walker (which must also fault just outside it, or agree with
+  /// iova_to_phys there).
   void expect_translates(const genpt::test::model_entry& e) {
     const std::uint64_t size = std::uint64_t{1} << e.size_lg2;
     EXPECT_EQ(pt_->iova_to_phys(e.va), std::optional<std::uint64_t>{e.oa});
     EXPECT_EQ(pt_->iova_to_phys(e.va + size - 1), std::optional<std::uint64_t>{e.oa + size - 1});
     EXPECT_EQ(pt_->iova_to_phys(e.va + size / 2 + 1),
               std::optional<std::uint64_t>{e.oa + size / 2 + 1});
+    std::vector<std::uint64_t> vas{e.va, e.va + size - 1, e.va + size / 2 + 1};
+    if (e.va != 0) vas.push_back(e.va - 1);
+    if (e.va + size != 0) vas.push_back(e.va + size);
+    EXPECT_EQ(genpt::test::check_walk_agrees(*pt_, nullptr, windows_, vas), 0u);
+  }
+  /// The hardware walker agrees with iova_to_phys and for_each_leaf on
+  /// every leaf of the table and on random vas (support/walk_check.hpp).
+  void walk_check() {
+    EXPECT_EQ(genpt::test::check_walk_table(*pt_, nullptr, windows_, ++walk_checks_), 0u)
+        << "hardware walk check " << walk_checks_;
   }
 
   static std::vector<genpt::prot> prot_combinations() {
@@ -118,6 +133,7 @@ class conformance : public ::testing::Test {
   std::optional<table_t> pt_;
   std::vector<unsigned> sizes_;
   std::vector<window> windows_;
+  std::uint64_t walk_checks_ = 0;  ///< walk_check() calls so far (the seed of its random vas)
 };
 
 TYPED_TEST_SUITE_P(conformance);
@@ -231,6 +247,7 @@ TYPED_TEST_P(conformance, BadArgumentsFailWithTheirErrcAndChangeNothing) {
     ASSERT_TRUE(this->pt().map(w.last - (min - 1), min, min, rw).has_value());
   }
   const auto before = this->all_leaves();
+  this->walk_check();
   const std::size_t flushes = this->flushes_.size();
   auto expect_refused = [&](std::uint64_t va, std::uint64_t oa, std::uint64_t len, prot p,
                             errc want, const char* what) {
@@ -288,6 +305,7 @@ TYPED_TEST_P(conformance, LookupOutsideEveryWindowFindsNothing) {
     ASSERT_TRUE(this->pt().map(w.first, 0, min, genpt::prot::read).has_value());
     ASSERT_TRUE(this->pt().map(w.last - (min - 1), 0, min, genpt::prot::read).has_value());
   }
+  this->walk_check();
   for (const auto& w : this->windows_) {
     if (w.last != ~std::uint64_t{0} && !this->in_any_window(w.last + 1)) {
       EXPECT_EQ(this->pt().iova_to_phys(w.last + 1), std::nullopt);
@@ -328,6 +346,7 @@ TYPED_TEST_P(conformance, MapOverAnExistingLeafFailsAndChangesNothing) {
   const std::uint64_t y = w.first + big;
   ASSERT_TRUE(this->pt().map(y, big, big, rw).has_value());
   const auto before_big = this->all_leaves();
+  this->walk_check();
   for (const auto& [va, len] : {std::pair{y + min, min}, std::pair{y - min, 2 * min},
                                 std::pair{y, big}, std::pair{y + big - min, 2 * min}}) {
     const auto r = this->pt().map(va, 0, len, rw);
@@ -356,6 +375,7 @@ TYPED_TEST_P(conformance, MapOverEmptyTablesUsesTheLargerPage) {
     ASSERT_EQ(this->pt().unmap(va + size - min, min), min);
     ASSERT_TRUE(this->pt().map(va, *oa, size, genpt::prot::read).has_value()) << "size 2^" << s;
     EXPECT_EQ(this->leaves_as_entries(), (typename TestFixture::entries{{va, *oa, s, 0}}));
+    this->expect_translates({va, *oa, s, 0});
     EXPECT_EQ(this->pt().unmap(va, size), size);
   }
 }
@@ -370,6 +390,7 @@ TYPED_TEST_P(conformance, UnmapStartingInsideAnEntryRemovesNothing) {
   EXPECT_EQ(this->pt().unmap(va + min, min), 0u);
   EXPECT_EQ(this->pt().unmap(va + size - min, 2 * min), 0u);
   EXPECT_EQ(this->leaves_as_entries(), (typename TestFixture::entries{{va, size, s, 0}}));
+  this->walk_check();
   EXPECT_EQ(this->pt().unmap(va, size), size);
 }
 
@@ -382,6 +403,7 @@ TYPED_TEST_P(conformance, UnmapEndingInsideAnEntryRemovesItWhole) {
   const std::uint64_t va = this->windows_.front().first + size;
   ASSERT_TRUE(this->pt().map(va - min, 0, min, genpt::prot::read).has_value());
   ASSERT_TRUE(this->pt().map(va, size, size, genpt::prot::read).has_value());
+  this->walk_check();
   EXPECT_EQ(this->pt().unmap(va - min, 2 * min), min + size);
   EXPECT_TRUE(this->all_leaves().empty());
   EXPECT_EQ(this->pt().iova_to_phys(va + size - 1), std::nullopt);
@@ -394,6 +416,7 @@ TYPED_TEST_P(conformance, UnmapStopsAtTheFirstHole) {
   ASSERT_TRUE(this->pt().map(a, 0, 2 * min, genpt::prot::read).has_value());
   ASSERT_TRUE(this->pt().map(a + 3 * min, 0x10 * min, min, genpt::prot::read).has_value());
   EXPECT_EQ(this->pt().unmap(a, 4 * min), 2 * min);
+  this->walk_check();
   EXPECT_EQ(this->leaves_as_entries(),
             (typename TestFixture::entries{{a + 3 * min, 0x10 * min, this->sizes_.front(), 0}}));
   EXPECT_EQ(this->pt().unmap(a + 2 * min, 2 * min), 0u) << "starts in the hole";
@@ -407,6 +430,7 @@ TYPED_TEST_P(conformance, UnmapFlushesWhatItRemoved) {
   const std::uint64_t a = this->windows_.front().first + 16 * min;
   // oa = min: three single pages even where a format has contiguous sizes.
   ASSERT_TRUE(this->pt().map(a, min, 3 * min, genpt::prot::read).has_value());
+  this->walk_check();
   const std::size_t n = this->flushes_.size();
   EXPECT_EQ(this->pt().unmap(a + 8 * min, min), 0u);
   EXPECT_EQ(this->flushes_.size(), n);

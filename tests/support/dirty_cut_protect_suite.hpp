@@ -19,7 +19,10 @@
 //
 // A suite knows a format only through page_table's public API, info(), the
 // format's attrs_from_prot and, for dirty state, its is_write_dirty hook.
-// Every test ends with the allocator's live-table count back at zero.
+// Every test ends with the allocator's live-table count back at zero, and
+// with the hardware walker (support/walk_check.hpp) agreeing with
+// iova_to_phys and for_each_leaf on every entry left; cuts and protects,
+// failed ones included, are walked too.
 //
 //   #include "support/dirty_cut_protect_suite.hpp"
 //   INSTANTIATE_TYPED_TEST_SUITE_P(my_format, cut_and_protect, my_configs,
@@ -45,6 +48,7 @@
 #include "support/reference_model.hpp"
 #include "support/sim_iotlb.hpp"
 #include "support/table_helpers.hpp"
+#include "support/walk_check.hpp"
 
 namespace genpt::test {
 
@@ -106,11 +110,18 @@ class dcp_fixture : public ::testing::Test {
     ASSERT_FALSE(windows_.empty());
   }
   void TearDown() override {
+    if (pt_) walk_check();
     pt_.reset();
     EXPECT_EQ(live(stats_), 0) << "tables leaked";
   }
 
   table_t& pt() { return *pt_; }
+  /// The hardware walker agrees with iova_to_phys and for_each_leaf on
+  /// every leaf of the table and on random vas (support/walk_check.hpp).
+  void walk_check() {
+    EXPECT_EQ(check_walk_table(*pt_, nullptr, windows_, ++walk_checks_), 0u)
+        << "hardware walk check " << walk_checks_;
+  }
   std::uint64_t min_size() const { return std::uint64_t{1} << sizes_.front(); }
   /// First va of the first window: aligned to every page size.
   std::uint64_t base() const { return windows_.front().first; }
@@ -186,6 +197,7 @@ class dcp_fixture : public ::testing::Test {
   std::optional<table_t> pt_;
   std::vector<unsigned> sizes_;
   std::vector<va_window> windows_;
+  std::uint64_t walk_checks_ = 0;  ///< walk_check() calls so far (the seed of its random vas)
 };
 
 }  // namespace genpt::test
@@ -404,6 +416,9 @@ TYPED_TEST_P(dirty_tracking, RandomHarvestsMatchAReferenceModel) {
       }
       ASSERT_EQ(this->harvest(va, n, {.no_clear = no_clear}), want);
     }
+    if (op % 2000 == 1999) {  // the hardware walk agrees with the model (dirty or clean), sampled
+      ASSERT_EQ(genpt::test::check_walk_table(this->pt(), &model, this->windows_, seed + op, 32, 512), 0u);
+    }
   }
 }
 
@@ -519,7 +534,9 @@ TYPED_TEST_P(cut_and_protect, CutThenUnmapHalfOfEveryEntrySizeKeepsTheOtherHalf)
     const auto before = this->pages(va, size);
     ASSERT_TRUE(this->pt().cut(va + half).has_value()) << "2^" << s;
     ASSERT_EQ(this->pages(va, size), before) << "2^" << s << ": cut changed a translation";
+    this->walk_check();
     ASSERT_EQ(this->pt().unmap(va + half, half), half) << "2^" << s;
+    this->walk_check();
     const auto after = this->pages(va, size);
     for (std::size_t i = 0; i < after.size(); ++i) {
       const std::uint64_t off = i * this->min_size();
@@ -551,6 +568,7 @@ TYPED_TEST_P(cut_and_protect, DeepestCutOfEveryEntrySizeMakesASmallestPage) {
       continue;
     }
     ASSERT_TRUE(this->pt().cut(at).has_value()) << "2^" << s;
+    this->walk_check();
     bool found = false;
     this->pt().for_each_leaf(at, 1, [&](const auto& l) {
       found = true;
@@ -611,10 +629,12 @@ TYPED_TEST_P(cut_and_protect, CutWithoutMemoryLeavesEveryEntryAsItWas) {
       if (r) break;
       ASSERT_EQ(r.error(), genpt::errc::no_memory) << "2^" << s;
       ASSERT_EQ(this->leaves(va, size), before) << "2^" << s << " failing allocation " << k;
+      this->walk_check();
       ASSERT_EQ(genpt::test::live(this->stats_), tables) << "2^" << s << " failing allocation " << k;
       ASSERT_LT(k, 8u);
     }
     EXPECT_NE(this->leaves(va, size), before);
+    this->walk_check();
     ASSERT_EQ(this->pt().unmap(va, size), size);
   }
 }
@@ -655,6 +675,7 @@ TYPED_TEST_P(cut_and_protect, ProtectRoundTripsAndKeepsOutputAddresses) {
   ASSERT_TRUE(this->pt().protect(va, len, genpt::prot::read, g).has_value());
   this->pt().sync(g);
   const auto ro = this->leaves(va, len);
+  this->walk_check();
   ASSERT_EQ(ro.size(), mapped.size());
   for (std::size_t i = 0; i < ro.size(); ++i) {
     EXPECT_EQ(ro[i].va, mapped[i].va);
@@ -743,6 +764,7 @@ TYPED_TEST_P(cut_and_protect, ProtectWithoutMemoryChangesNoPage) {
     if (r) break;
     ASSERT_EQ(r.error(), genpt::errc::no_memory);
     ASSERT_EQ(this->page_states(va, size), before) << "failing allocation " << k;
+    this->walk_check();
     ASSERT_LT(k, 16u);
   }
   EXPECT_NE(this->page_states(va, size), before);

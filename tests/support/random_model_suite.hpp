@@ -7,7 +7,10 @@
 // table-boundary crossings at every level happen often. Every map's errc,
 // every unmap's byte count, every translation, every flush's coverage and,
 // every few thousand ops, the full list of leaves (va, oa, size, attrs) are
-// compared with the model.
+// compared with the model. The hardware walker (support/walk_check.hpp)
+// reads the table too, and must agree with iova_to_phys, for_each_leaf and
+// the model: at the ends of every 8th op's range, at the ends of a sample
+// of the entries with each full comparison, and of every entry at the end.
 //
 // The seed is fixed per config (reproducible in CI) and printed with every
 // failure; GENPT_RANDOM_SEED=<n> in the environment overrides it.
@@ -34,6 +37,7 @@
 #include "support/format_configs.hpp"
 #include "support/reference_model.hpp"
 #include "support/table_helpers.hpp"
+#include "support/walk_check.hpp"
 
 namespace genpt::test {
 
@@ -201,7 +205,8 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
   };
   // Every leaf of every window against the model: va, oa, size and the
   // attributes attrs_from_prot gives for the prot the entry was mapped with.
-  auto check_all = [&]() {
+  std::uint64_t walk_rounds = 0;  // full hardware-walk checks so far
+  auto check_all = [&](bool final) {
     const auto leaves = genpt::test::snapshot(pt, windows);
     const std::vector<model_entry> want = model.all();
     ASSERT_EQ(leaves.size(), want.size()) << "after " << op;
@@ -216,6 +221,19 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
                   TestFixture::format::attrs_from_prot(prots[want[i].tag], pt.params()))
           << "attributes of leaf " << i << " after " << op;
     }
+    // The entries (a sample; all of them at the end) as the hardware walks
+    // them; its random vas come from a seed of their own, so the op
+    // sequence stays as it was.
+    ASSERT_EQ(genpt::test::check_walk_table(pt, &model, windows, seed + ++walk_rounds, 32,
+                                            final ? 1u << 20 : 256u),
+              0u)
+        << "after " << op;
+  };
+  // The vas an op touched, as the hardware walks them (after every 8th op:
+  // walking after each one would double the suite's run time).
+  std::vector<std::uint64_t> probes;
+  auto check_probes = [&]() {
+    ASSERT_EQ(genpt::test::check_walk_agrees(pt, &model, windows, probes), 0u) << "after " << op;
   };
 
   const unsigned ops = genpt::test::random_ops<TypeParam>();
@@ -249,6 +267,7 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
         ++maps_in_use;
       }
       flushes_seen = this->flushes_.size();  // map's own flushes are not modelled
+      probes = {rq->va, rq->va + (rq->len - 1)};
     } else if (dice < 80) {  // ----------------------------------------------- unmap
       std::uint64_t va = 0, len = 0;
       if (below(2) == 0) {
@@ -293,6 +312,7 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
         ASSERT_EQ(pt.unmap(va, len), want) << op;
         ASSERT_NO_FATAL_FAILURE(check_flush());
       }
+      probes = {va, va + (len - 1)};
     } else {  // ----------------------------------------------------------- translate
       const va_window& w = windows[an.window];
       std::uint64_t va;
@@ -308,15 +328,20 @@ TYPED_TEST_P(random_model, MatchesTheReferenceModel) {
       hits += model.translate(va).has_value();
       ASSERT_EQ(pt.iova_to_phys(va), model.translate(va))
           << "op " << n << ": iova_to_phys 0x" << std::hex << va;
+      op = "op " + std::to_string(n) + ": translate";
+      probes = {va};
+    }
+    if (n % 8 == 0) {
+      ASSERT_NO_FATAL_FAILURE(check_probes());
     }
     if (n % 4096 == 4095) {
-      ASSERT_NO_FATAL_FAILURE(check_all());
+      ASSERT_NO_FATAL_FAILURE(check_all(false));
     }
   }
   op = "the last op";
   pt.sync(g);
   ASSERT_NO_FATAL_FAILURE(check_flush());
-  ASSERT_NO_FATAL_FAILURE(check_all());
+  ASSERT_NO_FATAL_FAILURE(check_all(true));
   EXPECT_GT(model.size(), 0u) << "the sequence should leave mappings behind";
   // Unmapping every entry exactly removes it, and leaves nothing mapped.
   for (const model_entry& e : model.all())
