@@ -10,6 +10,13 @@
 //                                set_dirty before each iteration)
 //   <f>/cut/1G_to_2M             cut of a 1G leaf at 2M: one new table of
 //                                512 2M leaves, one store
+//   armv8_4k_s1_dbm{,_bbml1,_bbml2}/cut/1G_to_2M
+//                                the same cut on ARMv8 with break-before-make
+//                                (default), FEAT_BBM level 1 (nT) and level 2
+//                                (one step, the other formats' path); the
+//                                flush_now sink is a no-op, so the rows show
+//                                genpt's own cost, not the hardware's
+//                                invalidation wait
 // Counters: ns_per_pte (harvest: per PTE visited), ratio_to_floor (harvest
 // ns_per_pte / floor ns per word), ns_per_cut. Targets: harvest <= 1 ns per
 // clean PTE visited; cut of a 1G page into 2M leaves <= 1 us.
@@ -18,6 +25,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -172,6 +180,15 @@ int register_all() {
   genpt::armv8_4k_s1::config arm;
   arm.features = genpt::armv8_4k_s1::dbm;
   register_format<genpt::armv8_4k_s1>("armv8_4k_s1_dbm", arm);
+  for (const auto& [suffix, bbm] : {std::pair<const char*, unsigned>{"_bbml1", genpt::armv8_4k_s1::bbm_level1},
+                                    std::pair<const char*, unsigned>{"_bbml2", genpt::armv8_4k_s1::bbm_level2}}) {
+    genpt::armv8_4k_s1::config c = arm;
+    c.features |= bbm;
+    benchmark::RegisterBenchmark((std::string("armv8_4k_s1_dbm") + suffix + "/cut/1G_to_2M").c_str(),
+                                 [c](benchmark::State& s) { bm_cut_1g<genpt::armv8_4k_s1>(s, c); })
+        ->UseManualTime()
+        ->Unit(benchmark::kNanosecond);
+  }
   return 0;
 }
 

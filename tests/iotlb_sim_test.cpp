@@ -36,6 +36,9 @@ using genpt::va_t;
 /// What the harness learns from the flush sink.
 struct flush_observer {
   virtual void on_flush(const iotlb_flush& f) = 0;
+  /// A break-before-make invalidate-now (ARMv8 map over an empty table):
+  /// not one of the per-sync calls.
+  virtual void on_flush_now(const iotlb_flush& f) = 0;
 
  protected:
   ~flush_observer() = default;
@@ -46,6 +49,7 @@ struct flush_observer {
 struct observer_sink {
   flush_observer* o = nullptr;
   void flush(const iotlb_flush& f) noexcept { o->on_flush(f); }
+  void flush_now(const iotlb_flush& f) noexcept { o->on_flush_now(f); }
 };
 
 /// Which policy a run uses.
@@ -124,6 +128,10 @@ class harness final : public flush_observer {
       // pending for the caller's gather, which may hold the same va.
       if (!in_map_) dirty_.remove(f.va, f.last);
     }
+    sim_.invalidate(f);
+  }
+  void on_flush_now(const iotlb_flush& f) override {
+    check_request(f);
     sim_.invalidate(f);
   }
 

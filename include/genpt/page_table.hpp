@@ -119,10 +119,13 @@ class page_table {
   /// address_in_use (a leaf is already there), no_memory (also when the
   /// allocator's table lies beyond 2^oa_lg2 or where no table item can
   /// point to it: such a table is never linked). After an error
-  /// every translation is as before the call. Every flag of `p` is
-  /// honoured (see the format's attrs_from_prot) or refused: invalid_argument
-  /// when !prot_valid(p) (unknown bit, mmio with cache), not_supported for
-  /// a flag the format cannot express (format_traits::prot_supported).
+  /// every translation is as before the call, and what the rollback
+  /// removed is flushed before map returns (under a no-gaps policy one
+  /// sink call per disjoint run of changed va, never the va between).
+  /// Every flag of `p` is honoured (see the format's attrs_from_prot) or
+  /// refused: invalid_argument when !prot_valid(p) (unknown bit, mmio with
+  /// cache), not_supported for a flag the format cannot express
+  /// (format_traits::prot_supported).
   result<void> map(va_t va, oa_t oa, std::uint64_t len, prot p) noexcept {
     if (!prot_valid(p)) return unexpected(errc::invalid_argument);
     if (!traits::prot_supported(p, params_)) return unexpected(errc::not_supported);
@@ -167,22 +170,23 @@ class page_table {
 
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
+    w.live = live_hook();
     const errc r = t0 ? w.template level<0>(t0, traits::item_lg2(1))
                       : detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
                           return w.template level<decltype(lv)::value>(table, span);
                         });
     if (r != detail::ok) {
-      detail::map_rollback<Format, Alloc> rb{{params_, alloc_}, va, w.va, last, removed};
-      detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-        rb.template level<decltype(lv)::value>(table, span, va, last);
-      });
+      rollback(table, top_level, span, va, w.va, last, removed);
+      return unexpected(r);
     }
+    // Success: every va of [va, last] changed (unmapped before, since a
+    // leaf there is address_in_use), so the covering range of the
+    // subtrees the new leaves replaced holds only changed va.
     if (removed.any) {
       gather g;
       commit(g, removed.va, removed.last, removed);
       sync(g);
     }
-    if (r != detail::ok) return unexpected(r);
     return {};
   }
 
@@ -316,6 +320,13 @@ class page_table {
   /// a contiguous run smaller entries; a no-op when va already starts one.
   /// The old entry's range goes into g: TLBs may still hold the larger entry,
   /// which stays correct until a later unmap of part of it is flushed.
+  /// Where the format forbids a one-step size change (ARMv8 without
+  /// feature bbm_level2: break-before-make, Arm ARM D8.16.1) the entry is
+  /// made invalid, its range invalidated through the policy's flush_now
+  /// (so nothing joins g), then replaced: a device access to that range in between faults
+  /// (translation fault) and must be retried, or the device quiesced
+  /// (docs/operations.md, "Live updates"). With bbm_level1 a block is
+  /// marked nT instead, so nothing faults.
   /// Errors: not_found (va unmapped), misaligned (va not a multiple of the
   /// smallest page), out_of_range, no_memory (also a new table beyond the
   /// hardware's reach, see map(); every table is allocated before anything
@@ -331,10 +342,14 @@ class page_table {
     if (where == clip::beyond) return unexpected(errc::not_found);
     detail::change_set changed;
     detail::cut_walk<Format, Alloc> w{{params_, alloc_}, va, changed};
+    w.live = live_hook();
     const errc r = detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
       return w.template level<decltype(lv)::value>(t.table, span);
     });
-    if (changed.any) commit(g, changed.va, changed.last, changed);
+    // A cut that broke before making (or used nT) invalidated its range
+    // already; only a one-step cut leaves the old entry to the gather.
+    if (changed.any && detail::size_change_rule<Format>(params_) == detail::live_rule::one_step)
+      commit(g, changed.va, changed.last, changed);
     if (r != detail::ok) return unexpected(r);
     return {};
   }
@@ -353,7 +368,13 @@ class page_table {
   /// one in va order: a no-gaps policy syncs g during the call before a
   /// disjoint entry joins it, so no flushed range covers a hole. Under a
   /// cache-cleaning allocator every line written is cleaned before any
-  /// flush and before the call returns.
+  /// flush and before the call returns. An entry whose change the format
+  /// forbids in one step (ARMv8 memory type, shareability, NS, nG: Arm ARM
+  /// D8.16.1) is made invalid, invalidated through the policy's flush_now,
+  /// then rewritten: accesses to it fault in between, as for cut(). Where
+  /// an edge cut was one step (x86_64, AMDv1, ARMv8 bbm_level2), g is
+  /// synced before any attribute changes, so no TLB holds the old large
+  /// entry beside differently-attributed small ones (SDM vol. 3A 4.10.2.3).
   /// Errors: invalid_argument (len 0, attrs the format cannot express),
   /// overflow, out_of_range, misaligned, no_memory (from a cut; no
   /// attribute changed), not_supported (an edge the format cannot cut).
@@ -373,14 +394,23 @@ class page_table {
     if (flags.no_cut) {
       if (straddles(va) || (cut_end && straddles(last + 1))) return unexpected(errc::misaligned);
     } else {
+      bool cut_any = false;
       for (const va_t edge : {va, last + 1}) {
         if (edge == last + 1 && !cut_end) continue;
         if (!straddles(edge)) continue;
         if (result<void> r = cut(edge, g); !r) return r;
+        cut_any = true;
       }
+      // A one-step cut leaves the old large entry in the TLBs beside the
+      // new smaller ones; they may not differ in attributes (Intel SDM
+      // vol. 3A 4.10.2.3: undefined behaviour otherwise), so the cut is
+      // flushed before any attribute changes. Break-before-make (and nT)
+      // cuts were invalidated already.
+      if (cut_any && detail::size_change_rule<Format>(params_) == detail::live_rule::one_step) sync(g);
     }
     gather_out out{*this, g};
     detail::protect_walk<Format, Alloc, gather_out> w{{params_, alloc_}, a, out};
+    w.live = live_hook();
     detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
       w.template level<decltype(lv)::value>(t.table, span, va, last);
     });
@@ -626,8 +656,17 @@ class page_table {
     });
   }
 
-  /// Takes the changed leaf entries of a protect or dirty walk into g one
-  /// by one, in va order (the walk's `out`, see detail::protect_walk): a
+  /// The walks' break-before-make hook (core/bbm.hpp): the format's rule
+  /// for live size changes and the policy's flush_now.
+  detail::live_flush live_hook() noexcept {
+    return {detail::size_change_rule<Format>(params_), this, [](void* t, const iotlb_flush& f) noexcept {
+              static_cast<page_table*>(t)->flush_.flush_now(f);
+            }};
+  }
+
+  /// Takes the changed leaf entries of a protect or dirty walk (and the
+  /// cleared items of map's rollback) into g one by one, in va order (the
+  /// walk's `out`, see detail::protect_walk, detail::map_rollback): a
   /// no-gaps policy gets the pending ones synced before a disjoint one
   /// joins; a merging policy's must_flush_before is a constant false, so
   /// this costs what one covering range did.
@@ -642,7 +681,41 @@ class page_table {
       g.add_range(va, last);
       g.add_leaf_level(level);
     }
+    /// A table pointer at `level` spanning [va, last] was cleared: the
+    /// table is freed by the sync whose flush covers that span.
+    void add_table(unsigned level, va_t va, va_t last, table_link& table) noexcept {
+      g.add_range(va, last);
+      g.add_table_level(level);
+      g.freed().push_back(table);
+    }
   };
+
+  /// Undoes a failed map of [va, last] that mapped [va, leaf_end) and
+  /// replaced the subtrees in `removed` (all inside [va, leaf_end): the
+  /// walk unlinks nothing it does not then cover with a leaf), then syncs.
+  /// The rollback clears [va, leaf_end) first, in va order, so that run is
+  /// gathered up front with the replaced subtrees; each further run of
+  /// unlinked empty tables joins one by one (gather_out), so a no-gaps
+  /// policy flushes each disjoint run alone and never the va in between;
+  /// a merging policy still gets one covering range and one flush.
+  void rollback(word_t* table, unsigned top_level, unsigned span, va_t va, va_t leaf_end,
+                va_t last, detail::change_set& removed) noexcept {
+    gather g;
+    if (leaf_end != va) {
+      g.add_range(va, leaf_end - 1);
+      g.add_levels(removed.leaf_levels, removed.table_levels);
+      g.freed().splice(removed.freed);
+    }
+    GENPT_ASSERT(!removed.any || (leaf_end != va && removed.va >= va && removed.last < leaf_end),
+                 "map replaced a subtree outside the va it mapped");
+    gather_out out{*this, g};
+    detail::map_rollback<Format, Alloc, gather_out> rb{{params_, alloc_}, va, leaf_end, last, out};
+    detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      rb.template level<decltype(lv)::value>(table, span, va, last);
+    });
+    rb.written.clean_all();  // the last run's cleared items, before its flush
+    sync(g);
+  }
 
   /// Adds one operation's removals to g; a policy that must not merge
   /// disjoint ranges (no gaps) gets the pending ones synced first.

@@ -157,19 +157,24 @@ consteval bool check_level_allocator() {
 //   bool must_flush_before(const gather&, va_t va, va_t last) const noexcept
 //        true when the pending gather must be synced before [va, last] joins it
 //   void flush(const gather&) noexcept   invalidate what the gather describes
+//   void flush_now(const iotlb_flush&) noexcept
+//        invalidate exactly that range and wait until the hardware holds
+//        nothing of it (break-before-make, core/bbm.hpp)
 // Optional: change_top(oa_t root, unsigned top_level) noexcept for growable
 //   tops. Sinks may add flush_all() noexcept for queued gathers.
 
 template <class F>
-concept flush_policy = requires(F& f, const F& cf, const gather& g, va_t va) {
+concept flush_policy = requires(F& f, const F& cf, const gather& g, va_t va, const iotlb_flush& r) {
   { cf.must_flush_before(g, va, va) } noexcept -> std::same_as<bool>;
   { f.flush(g) } noexcept;
+  { f.flush_now(r) } noexcept;
 };
 
 template <class F>
 consteval bool check_flush_policy() {
   static_assert(requires(const F& f, const gather& g, va_t va) { { f.must_flush_before(g, va, va) } noexcept -> std::same_as<bool>; }, "genpt Flush: missing `bool must_flush_before(const gather&, va_t va, va_t last) const noexcept`");
   static_assert(requires(F& f, const gather& g) { { f.flush(g) } noexcept; }, "genpt Flush: missing `void flush(const gather&) noexcept`");
+  static_assert(requires(F& f, const iotlb_flush& r) { { f.flush_now(r) } noexcept; }, "genpt Flush: missing `void flush_now(const iotlb_flush&) noexcept` (invalidate that range now and wait)");
   return flush_policy<F>;
 }
 

@@ -7,11 +7,17 @@
 // level down until va starts an entry. Attributes are what attrs_of()
 // extracts: hardware-set state the format keeps outside attrs (e.g. an
 // AMDv1 dirty bit) does not survive a cut.
+//
+// Where the format forbids a one-step size change (ARMv8 without FEAT_BBM
+// level 2, core/bbm.hpp) the replaced items are first made invalid (level
+// 1 blocks: marked nT), their range is invalidated now through the flush
+// policy's flush_now, and only then are the new items written.
 #pragma once
 
 #include <cstdint>
 
 #include "genpt/core/assert.hpp"
+#include "genpt/core/bbm.hpp"
 #include "genpt/core/best_pgsize.hpp"
 #include "genpt/core/dirty.hpp"
 #include "genpt/core/map.hpp"
@@ -28,6 +34,7 @@ struct cut_walk {
   walk_ctx<Format, Alloc> c;
   const va_t va;
   change_set& changed;  ///< entries whose size changed (TLBs may hold the old size)
+  live_flush live{};    ///< how a live entry changes size, and the invalidate-now call
 
   /// Finds the leaf holding va; when va is inside it, allocates every table
   /// the cut needs before changing anything (so no_memory changes nothing),
@@ -84,6 +91,7 @@ struct cut_walk {
   };
   fresh_table pre_[8] = {};
   unsigned n_pre_ = 0, used_ = 0;
+  bool private_ = false;  ///< splitting inside a table not yet installed
 
  private:
   void release_unused() noexcept {
@@ -92,6 +100,45 @@ struct cut_walk {
     for (unsigned i = used_; i < n_pre_; ++i) l.push_back(c.alloc.link_of(pre_[i].t.table, pre_[i].lg2));
     c.alloc.free(l);
     used_ = n_pre_;
+  }
+
+  /// The rule for a size change of a level-L entry: nT exists in block
+  /// descriptors only, so a page run under FEAT_BBM level 1 breaks.
+  template <unsigned L>
+  live_rule rule_at() const noexcept {
+    if (private_) return live_rule::one_step;  // a table no walker can reach yet
+    if (live.rule == live_rule::nt && (L == 0 || nt_bit<Format>(c.p) == 0)) return live_rule::bbm;
+    return live.rule;
+  }
+
+  /// What the hardware left in the items prepare_size_change replaced.
+  struct prepared {
+    bool dirty;   ///< some item was dirty
+    word_t first; ///< the first item's last value, nT clear
+  };
+
+  /// Readies the n items of the level-L entry [e_va, e_last] for a size
+  /// change under `rule` (not one_step): bbm makes them invalid, nt marks
+  /// them nT (same size and translation: allowed in one step at FEAT_BBM
+  /// level 1); then their lines are cleaned and the range invalidated now.
+  template <unsigned L>
+  prepared prepare_size_change(live_rule rule, word_t* items, unsigned n, va_t e_va,
+                               va_t e_last) noexcept {
+    const word_t nt = nt_bit<Format>(c.p);
+    prepared r{false, 0};
+    for (unsigned k = 0; k < n; ++k) {
+      // One read-modify-write each: a dirty bit the hardware sets up to
+      // the break is in the value returned, never lost.
+      const word_t old = rule == live_rule::bbm ? exchange_item(items + k, word_t{0})
+                                                : or_item_relaxed(items + k, nt);
+      if (k == 0) r.first = old & ~nt;
+      if constexpr (has_dirty_hooks<Format>) {
+        if (dirty_supported<Format>(c.p) && Format::is_write_dirty(old, c.p)) r.dirty = true;
+      }
+    }
+    clean_items(c.alloc, items, n);
+    live.now(e_va, e_last, static_cast<std::uint8_t>(1u << L), 0);
+    return r;
   }
 
   /// True when some item of the n-item run at `first` is dirty.
@@ -115,14 +162,20 @@ struct cut_walk {
     const unsigned sz = traits::entry_size_lg2(e, L);
     if (log2_mod(va, sz) == 0) return ok;
     const va_t e_va = log2_align_down(va, sz);
+    const va_t e_last = e_va + log2_to_max_int(sz);
     changed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
-    changed.add(e_va, e_va + log2_to_max_int(sz));
+    changed.add(e_va, e_last);
+    const live_rule rule = rule_at<L>();
     if (sz > ilg2) {  // a contiguous run: smaller entries at this level
       if (!(Format::leaf_sizes(L, c.p) & log2_to_int(ilg2))) return errc::not_supported;
       const unsigned n = 1u << (sz - ilg2);
       word_t* run = table + (idx & ~(n - 1));
       // The dirty state of any item is the run's: every piece keeps it.
-      const bool dirty = run_dirty(run, n);
+      // A Contiguous bit change needs break-before-make unless one step
+      // is allowed (Arm ARM D8.16.1).
+      const bool dirty = rule == live_rule::one_step
+                             ? run_dirty(run, n)
+                             : prepare_size_change<L>(rule, run, n, e_va, e_last).dirty;
       reencode<L>(run, e_va, Format::entry_oa(e, L, c.p), sz, Format::attrs_of(e, L, c.p), dirty);
       clean_items(c.alloc, run, n);
       return split<L>(table, span_lg2);
@@ -134,19 +187,74 @@ struct cut_walk {
       const fresh_table& f = pre_[used_++];
       auto* child = static_cast<word_t*>(f.t.table);
       const word_t table_item = Format::make_table(f.t.oa, L, c.p);
-      // The leaf may change under us only by the hardware setting its
-      // accessed/dirty state: refill from the new value and retry, so the
-      // swap (one compare-exchange) never loses that state.
-      do {
-        fill<L - 1>(child, e_va, e_va + log2_to_max_int(sz), Format::entry_oa(e, L, c.p), sz,
-                    Format::attrs_of(e, L, c.p), run_dirty(&e, 1));
-        clean_items(c.alloc, child, std::size_t{1} << (f.lg2 - 3));
-      } while (!cas_item_release(table + idx, e, table_item));
-      if constexpr (cleaning_allocator<Alloc>) {
-        clean_items(c.alloc, table + idx, 1);
-        if (const word_t sw = sw_flush_done_bit<Format>(c.p)) or_item_release(table + idx, sw);
+      if (rule == live_rule::one_step) {
+        // The leaf may change under us only by the hardware setting its
+        // accessed/dirty state: refill from the new value and retry, so the
+        // swap (one compare-exchange) never loses that state.
+        do {
+          fill<L - 1>(child, e_va, e_last, Format::entry_oa(e, L, c.p), sz, Format::attrs_of(e, L, c.p),
+                      run_dirty(&e, 1));
+          clean_items(c.alloc, child, std::size_t{1} << (f.lg2 - 3));
+        } while (!cas_item_release(table + idx, e, table_item));
+        install_done<L>(table + idx);
+        return split<L - 1>(child, ilg2);
       }
-      return split<L - 1>(child, ilg2);
+      // Break-before-make or nT: the new subtree is finished (va already an
+      // entry boundary in it) while no walker can reach it, so the live
+      // table changes once and one invalidation covers the whole cut.
+      const unsigned used0 = used_;
+      const auto build = [&](word_t b, bool dirty) noexcept {
+        used_ = used0;  // a retry refills the same tables: fill writes every item
+        fill<L - 1>(child, e_va, e_last, Format::entry_oa(b, L, c.p), sz, Format::attrs_of(b, L, c.p), dirty);
+        private_ = true;
+        const errc r = split<L - 1>(child, ilg2);
+        private_ = false;
+        clean_items(c.alloc, child, std::size_t{1} << (f.lg2 - 3));
+        return r;
+      };
+      if (rule == live_rule::bbm) {
+        // Arm ARM D8.16.1: the block is invalid and its range invalidated
+        // before the table replaces it.
+        const prepared old = prepare_size_change<L>(rule, table + idx, 1, e_va, e_last);
+        if (const errc r = build(old.first, old.dirty); r != ok) {
+          used_ = used0 - 1;  // the child too goes back to the allocator
+          store_item(table + idx, old.first);  // the block back: no translation changed
+          clean_items(c.alloc, table + idx, 1);
+          return r;
+        }
+        // Release: the subtree's items are ordered before the pointer, as
+        // for a fresh install.
+        store_item_release(table + idx, table_item);
+      } else {
+        // FEAT_BBM level 1 (D8.16.2): the block, marked nT, is invalidated
+        // while it still translates; then the table replaces it in one step.
+        const word_t nt = nt_bit<Format>(c.p);
+        prepare_size_change<L>(rule, table + idx, 1, e_va, e_last);
+        e = load_item(table + idx);
+        errc r = ok;
+        do {
+          const word_t b = e & ~nt;
+          r = build(b, run_dirty(&b, 1));
+        } while (r == ok && !cas_item_release(table + idx, e, table_item));
+        if (r != ok) {
+          used_ = used0 - 1;  // the child too goes back to the allocator
+          and_not_item(table + idx, nt);  // the block as it was: no translation changed
+          clean_items(c.alloc, table + idx, 1);
+          return r;
+        }
+      }
+      install_done<L>(table + idx);
+      return ok;
+    }
+  }
+
+  /// After a table replaced a leaf at `item`: cleaned, then the SW "flush
+  /// done" bit for cache-cleaning allocators (see core/map.hpp).
+  template <unsigned L>
+  void install_done(word_t* item) noexcept {
+    if constexpr (cleaning_allocator<Alloc>) {
+      clean_items(c.alloc, item, 1);
+      if (const word_t sw = sw_flush_done_bit<Format>(c.p)) or_item_release(item, sw);
     }
   }
 
@@ -223,18 +331,30 @@ struct protect_walk {
   walk_ctx<Format, Alloc> c;
   const typename Format::attrs& a;
   Out& out;
+  live_flush live{};  ///< the invalidate-now call for changes that must break first
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
     leaf_windows<Alloc, word_t> written{c.alloc};  // cleaned per table, and before any flush
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
       const va_t e_last = e.va + log2_to_max_int(e.size_lg2);
+      const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
+      const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
+      if (change_needs_bbm<Format>(e.word, d, c.p)) {
+        // A memory-type / shareability change: break-before-make (Arm ARM
+        // D8.16.1), whatever the FEAT_BBM level. Invalidated here, so it
+        // does not join the gather.
+        for (unsigned k = 0; k < e.n; ++k) store_item(e.items + k, word_t{0});
+        clean_items(c.alloc, e.items, e.n);
+        live.now(e.va, e_last, static_cast<std::uint8_t>(1u << lv), 0);
+        fill_items(e.items, d, step, e.n);
+        written.note(lv, e.table, e.items, e.n);
+        return;
+      }
       if (out.must_flush_before(e.va, e_last)) {
         written.clean_all();
         out.sync();
       }
-      const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
-      const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
       fill_items(e.items, d, step, e.n);
       written.note(lv, e.table, e.items, e.n);
       out.add_leaf(lv, e.va, e_last);

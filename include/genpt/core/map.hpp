@@ -7,14 +7,18 @@
 // by the larger leaf and collects that subtree in `freed`, to be released
 // only after an IOTLB sync.
 //
-// On any error the walk stops with `va` at the first byte it did not map;
-// map_rollback then removes the leaves of [start, va) and frees every table
-// that became empty and whose whole span lies inside the request, so a
-// failed map changes no translation.
+// On any error the walk stops with `va` at the first byte it did not map,
+// having unlinked nothing past it (a leaf's items are all checked before
+// any is cleared); map_rollback then removes the leaves of [start, va) and
+// unlinks every empty table whose whole span lies inside the request, so a
+// failed map changes no translation. The rollback hands each removal to
+// its `out` in va order (as protect_walk does), so a no-gaps policy never
+// flushes the va it left alone.
 #pragma once
 
 #include <cstdint>
 
+#include "genpt/core/bbm.hpp"
 #include "genpt/core/best_pgsize.hpp"
 #include "genpt/core/walk.hpp"
 
@@ -104,6 +108,7 @@ struct map_walk {
   change_set& removed;      ///< subtrees replaced by leaves
   bool done = false;
   bool child_fresh = false;  ///< the table about to be descended into was just made
+  live_flush live{};         ///< table -> leaf replacement rule (core/bbm.hpp)
 
   /// `fresh`: this call allocated `table`, so every item in the request's
   /// window is still zero (other threads map only disjoint va into it).
@@ -173,12 +178,11 @@ struct map_walk {
     oa += log2_to_int(sz);
   }
 
-  /// Makes one item free for a leaf: empty stays, a leaf-less subtree is
-  /// unlinked and collected, anything holding a leaf is address_in_use.
+  /// address_in_use when item idx holds a leaf or a subtree with one;
+  /// ok when it is empty or a leaf-less subtree (unlink_empty's to clear).
   template <unsigned L, class State>
-  errc clear_for_leaf(State& s, unsigned idx) noexcept {
-    word_t* item = s.table + idx;
-    const word_t e = load_item_acquire(item);
+  errc check_free(const State& s, unsigned idx) const noexcept {
+    const word_t e = load_item_acquire(s.table + idx);
     switch (Format::classify(e, L)) {
       case entry_kind::empty:
         return ok;
@@ -186,23 +190,35 @@ struct map_walk {
         return errc::address_in_use;
       case entry_kind::table:
         if constexpr (L > 0) {
-          auto* child = c.child(e);
-          const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
-          if (subtree_has_leaf<Format, L - 1>(c, child, n)) return errc::address_in_use;
-          // Unlinking an empty subtree changes no translation; hardware
-          // may still walk it until the sync, so it is freed only then.
-          store_item(item, word_t{0});
-          clean_items(c.alloc, item, 1);
-          collect_subtree<Format, L - 1>(c, child, n, removed.freed, &removed.table_levels);
-          removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
-          removed.table_levels |= static_cast<std::uint8_t>(1u << L);
-          const va_t item_va = log2_align_down(va, State::item_lg2) +
-                               (va_t{idx - s.index} << State::item_lg2);
-          removed.add(item_va, item_va + log2_to_max_int(State::item_lg2));
+          if (subtree_has_leaf<Format, L - 1>(c, c.child(e), walk_ctx<Format, Alloc>::child_items(L)))
+            return errc::address_in_use;
         }
         return ok;
     }
     return ok;
+  }
+
+  /// Unlinks the leaf-less subtree at item idx (check_free passed: no other
+  /// thread maps into this request's va) and collects it; empty stays.
+  template <unsigned L, class State>
+  void unlink_empty(State& s, unsigned idx) noexcept {
+    if constexpr (L > 0) {
+      word_t* item = s.table + idx;
+      const word_t e = load_item_acquire(item);
+      if (Format::classify(e, L) != entry_kind::table) return;
+      auto* child = c.child(e);
+      const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
+      // Unlinking an empty subtree changes no translation; hardware
+      // may still walk it until the sync, so it is freed only then.
+      store_item(item, word_t{0});
+      clean_items(c.alloc, item, 1);
+      collect_subtree<Format, L - 1>(c, child, n, removed.freed, &removed.table_levels);
+      removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
+      removed.table_levels |= static_cast<std::uint8_t>(1u << L);
+      const va_t item_va = log2_align_down(va, State::item_lg2) +
+                           (va_t{idx - s.index} << State::item_lg2);
+      removed.add(item_va, item_va + log2_to_max_int(State::item_lg2));
+    }
   }
 
   /// One leaf of size 2^sz (possibly several contiguous items) at s.index.
@@ -216,9 +232,18 @@ struct map_walk {
 #pragma GCC unroll 8
       for (unsigned k = 0; k < n; ++k) any |= load_item(s.table + s.index + k);
     }
-    if (any != 0)
+    if (any != 0) {
+      // Every item first, then the unlinks: a failure here leaves the
+      // items untouched, so what a failed map unlinked lies below `va`.
       for (unsigned k = 0; k < n; ++k)
-        if (const errc r = clear_for_leaf<L>(s, s.index + k); r != ok) return r;
+        if (const errc r = check_free<L>(s, s.index + k); r != ok) return r;
+      for (unsigned k = 0; k < n; ++k) unlink_empty<L>(s, s.index + k);
+      // A valid table descriptor becoming a block breaks first where the
+      // format asks (ARMv8, Arm ARM D8.16.1): the walk caches drop the
+      // unlinked tables before the leaf is written.
+      if (live.rule != live_rule::one_step)
+        live.now(va, va + log2_to_max_int(sz), 0, removed.table_levels);
+    }
     const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
     const word_t step = traits::leaf_item_step(sz, L, c.p);
     fill_items(s.table + s.index, d, step, n);
@@ -263,8 +288,19 @@ struct map_walk {
 };
 
 /// Undoes a failed map: clears the leaves in [lo, leaf_end) (all made by
-/// that map) and frees tables left empty whose span lies in [lo, req_last].
-template <class Format, class Alloc>
+/// that map) and unlinks the empty tables whose span lies in [lo, req_last].
+/// Each removal goes to `out` as the walk goes, in va order (a table after
+/// its child's items, its span covering theirs):
+///   out.must_flush_before(va, last)  the pending changes must be flushed
+///                                    before [va, last] joins them
+///   out.sync()                       flush them (every item this walk
+///                                    cleared is cleaned first)
+///   out.add_leaf(level, va, last)    one cleared leaf item
+///   out.add_table(level, va, last, link)  one cleared table pointer; the
+///                                    table is freed after the flush of
+///                                    the range it joins
+/// The caller cleans `written` (clean_all) before its last sync.
+template <class Format, class Alloc, class Out>
 struct map_rollback {
   using traits = format_traits<Format>;
   using word_t = typename Format::word_t;
@@ -273,13 +309,13 @@ struct map_rollback {
   const va_t lo;
   const va_t leaf_end;   ///< first va the failed map did not map (== lo: none)
   const va_t req_last;
-  change_set& removed;
+  Out& out;
+  leaf_windows<Alloc, word_t> written{c.alloc};  ///< items cleared, cleaned before any flush
 
   template <unsigned L>
   void level(word_t* table, unsigned span_lg2, va_t va, va_t last) noexcept {
     using state = level_state<Format, L>;
     constexpr unsigned ilg2 = state::item_lg2;
-    dirty_span<Alloc, word_t> dirty{c.alloc, table};  // items cleared here, cleaned on return
     for (state s(table, span_lg2, va, last); s.index < s.end_index; ++s.index) {
       const va_t item_va = state::item_va(va, span_lg2, s.index);
       const va_t item_last = item_va + log2_to_max_int(ilg2);
@@ -290,10 +326,8 @@ struct map_rollback {
           const unsigned sz = traits::entry_size_lg2(s.entry, L);
           const va_t start = log2_align_down(item_va, sz);
           if (start >= lo && start < leaf_end) {
-            store_item(s.item(), word_t{0});
-            dirty.note(s.index, s.index + 1);
-            removed.leaf_levels |= static_cast<std::uint8_t>(1u << L);
-            removed.add(item_va, item_last);
+            clear(L, table, s.item(), item_va, item_last);
+            out.add_leaf(L, item_va, item_last);
           }
           break;
         }
@@ -304,16 +338,26 @@ struct map_rollback {
                          item_last < last ? item_last : last);
             const unsigned n = walk_ctx<Format, Alloc>::child_items(L);
             if (item_va >= lo && item_last <= req_last && table_is_empty<Format, L - 1>(child, n)) {
-              store_item(s.item(), word_t{0});
-              dirty.note(s.index, s.index + 1);
-              removed.freed.push_back(c.alloc.link_of(child, traits::table_lg2(L - 1)));
-              removed.table_levels |= static_cast<std::uint8_t>(1u << L);
-              removed.add(item_va, item_last);
+              clear(L, table, s.item(), item_va, item_last);
+              out.add_table(L, item_va, item_last, c.alloc.link_of(child, traits::table_lg2(L - 1)));
             }
           }
           break;
       }
     }
+  }
+
+ private:
+  /// Clears one item whose removal joins the gather as [va, last]: the
+  /// pending changes are synced first when the policy asks (every item
+  /// cleared so far cleaned before that flush).
+  void clear(unsigned level, word_t* table, word_t* item, va_t va, va_t last) noexcept {
+    if (out.must_flush_before(va, last)) {
+      written.clean_all();
+      out.sync();
+    }
+    store_item(item, word_t{0});
+    written.note(level, table, item, 1);
   }
 };
 

@@ -26,6 +26,11 @@
 //    changed; Leaf=1 when no table was removed; CMD_TLBI_NH_ASID (11h) /
 //    CMD_TLBI_S12_VMALL (28h) for a flush of everything.
 //
+// Each sink also has flush_now(f) for break-before-make (core/bbm.hpp): the
+// same commands, then the queue's completion wait (AMD COMPLETION_WAIT 01h,
+// VT-d Invalidation Wait Descriptor 5h, SMMUv3 CMD_SYNC 46h); the driver's
+// submit of that wait returns once the IOMMU has reached it.
+//
 // Concurrency: builders are pure; a sink adapter is as thread-safe as the
 // user's submit.
 #pragma once
@@ -100,6 +105,27 @@ constexpr inv_pages_cmd make_inv_pages(const iotlb_flush& f, const inv_pages_par
   return c;
 }
 
+inline constexpr std::uint32_t opcode_completion_wait = 0x1;
+
+/// COMPLETION_WAIT (command 01h), four 32-bit words in queue order.
+/// dw0: S[0], I[1], F[2], StoreAddress[31:3]; dw1: StoreAddress[51:32]
+/// in bits 19:0, Op[31:28] = 1; dw2, dw3: StoreData[63:0].
+struct completion_wait_cmd {
+  std::uint32_t dw[4] = {};
+  friend constexpr bool operator==(const completion_wait_cmd&, const completion_wait_cmd&) = default;
+};
+
+/// A completion wait that stores `data` at `store_oa` (8-byte aligned)
+/// once every earlier command completed (S=1): the driver polls that word.
+constexpr completion_wait_cmd make_completion_wait(oa_t store_oa, std::uint64_t data) noexcept {
+  completion_wait_cmd c;
+  c.dw[0] = static_cast<std::uint32_t>(store_oa & 0xFFFF'FFF8u) | 1u;
+  c.dw[1] = static_cast<std::uint32_t>((store_oa >> 32) & 0xF'FFFF) | (opcode_completion_wait << 28);
+  c.dw[2] = static_cast<std::uint32_t>(data);
+  c.dw[3] = static_cast<std::uint32_t>(data >> 32);
+  return c;
+}
+
 inline constexpr std::uint32_t opcode_invalidate_devtab_entry = 0x2;
 
 /// INVALIDATE_DEVTAB_ENTRY (command 02h), four 32-bit words in queue order.
@@ -155,7 +181,19 @@ template <class Submit>
 struct sink {
   inv_pages_params params;
   Submit submit;  ///< void(const inv_pages_cmd&) noexcept and void(const dte_update&) noexcept
+  oa_t wait_oa = 0;             ///< flush_now's COMPLETION_WAIT store address
+  std::uint64_t wait_data = 1;  ///< and the value it stores
   void flush(const iotlb_flush& f) noexcept { submit(make_inv_pages(f, params)); }
+  /// The policy's invalidate-now hook: the command, then a COMPLETION_WAIT
+  /// when Submit takes `const completion_wait_cmd&` (returning once the
+  /// IOMMU stored wait_data). Only break-before-make formats call it
+  /// (ARMv8); x86_64 / AMDv1 tables never do, so a Submit without the
+  /// wait overload stays valid for them.
+  void flush_now(const iotlb_flush& f) noexcept {
+    submit(make_inv_pages(f, params));
+    if constexpr (std::is_invocable_v<Submit&, const completion_wait_cmd&>)
+      submit(make_completion_wait(wait_oa, wait_data));
+  }
   /// The flush policy's top-change hook: submits the new root and Mode.
   void change_top(oa_t root, unsigned top_level) noexcept {
     static_assert(std::is_invocable_v<Submit&, const dte_update&>,
@@ -219,12 +257,32 @@ constexpr descriptor make_iotlb_inv(const iotlb_flush& f, const params& p) noexc
   return d;
 }
 
+inline constexpr std::uint64_t type_inv_wait = 0x5;  ///< Invalidation Wait Descriptor
+
+/// Invalidation Wait Descriptor (type 5h) with SW=1: qw0 Type[3:0], IF[4],
+/// SW[5], FN[6], StatusData[63:32]; qw1 StatusAddress[63:2]. The unit
+/// writes `data` to `status_oa` once every earlier descriptor completed.
+constexpr descriptor make_inv_wait(oa_t status_oa, std::uint32_t data) noexcept {
+  descriptor d;
+  d.qw0 = type_inv_wait | (std::uint64_t{1} << 5) | (std::uint64_t{data} << 32);
+  d.qw1 = status_oa & ~std::uint64_t{3};
+  return d;
+}
+
 /// IOTLB sink submitting one descriptor per flush.
 template <class Submit>
 struct sink {
   vtd::params params;
   Submit submit;  ///< void(const descriptor&) noexcept
+  oa_t wait_oa = 0;             ///< flush_now's wait status address
+  std::uint32_t wait_data = 1;  ///< and the status it writes
   void flush(const iotlb_flush& f) noexcept { submit(make_iotlb_inv(f, params)); }
+  /// The policy's invalidate-now hook: the descriptor, then an
+  /// Invalidation Wait (the driver's submit returns once it completed).
+  void flush_now(const iotlb_flush& f) noexcept {
+    submit(make_iotlb_inv(f, params));
+    submit(make_inv_wait(wait_oa, wait_data));
+  }
 };
 
 }  // namespace vtd
@@ -236,6 +294,7 @@ inline constexpr std::uint64_t op_tlbi_nh_asid = 0x11;
 inline constexpr std::uint64_t op_tlbi_nh_va = 0x12;
 inline constexpr std::uint64_t op_tlbi_s12_vmall = 0x28;
 inline constexpr std::uint64_t op_tlbi_s2_ipa = 0x2a;
+inline constexpr std::uint64_t op_cmd_sync = 0x46;
 
 /// One 128-bit command. dw0: Op[7:0], NUM[16:12], SCALE[24:20],
 /// VMID[47:32], ASID[63:48] (NH_* only); dw1: Leaf[0], TTL[9:8], TG[11:10],
@@ -372,6 +431,14 @@ constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept
   return out;
 }
 
+/// CMD_SYNC (46h) with CS = SIG_NONE: completes once every earlier command
+/// did; the driver polls the queue's consumer index past it.
+constexpr command make_cmd_sync() noexcept {
+  command c;
+  c.dw[0] = op_cmd_sync;
+  return c;
+}
+
 /// IOTLB sink submitting the commands of each flush (the driver follows
 /// them with a CMD_SYNC).
 template <class Submit>
@@ -381,6 +448,12 @@ struct sink {
   void flush(const iotlb_flush& f) noexcept {
     const command_list l = make_tlbi(f, params);
     for (unsigned i = 0; i < l.count; ++i) submit(l.cmd[i]);
+  }
+  /// The policy's invalidate-now hook (break-before-make): the commands,
+  /// then a CMD_SYNC (the driver's submit returns once it completed).
+  void flush_now(const iotlb_flush& f) noexcept {
+    flush(f);
+    submit(make_cmd_sync());
   }
 };
 

@@ -21,6 +21,13 @@
 //  * flush_none           no hardware walks the table (yet): nothing to
 //                         invalidate; sync still frees the gathered tables.
 //
+// Every policy also has flush_now(const iotlb_flush&): invalidate exactly
+// that range and return only once the hardware holds nothing of it (the
+// break of a break-before-make, core/bbm.hpp). The range policies call the
+// sink's flush_now when it has one (the command-builder sinks of
+// commands.hpp: the commands, then a completion wait), else its flush,
+// which must then be synchronous.
+//
 // page_table::sync(g) calls the policy's flush(g) when the gather is not
 // empty, then frees the gathered tables through the allocator. A queued
 // gather (gather.hpp) becomes one flush of everything: the sink's
@@ -62,6 +69,16 @@ class range_policy_base {
       }
     }
     sink_.flush(g.request());
+  }
+
+  /// Invalidates exactly f's range now and waits for it: the sink's
+  /// flush_now(f) when it has one, else its flush(f) (which must then
+  /// return only once the invalidation completed).
+  void flush_now(const iotlb_flush& f) noexcept {
+    if constexpr (requires(Sink& s) { s.flush_now(f); })
+      sink_.flush_now(f);
+    else
+      sink_.flush(f);
   }
 
   /// Forwards a growable top's new root to the sink, when it takes one.
@@ -117,6 +134,8 @@ class flush_range_no_gaps : public detail::range_policy_base<Sink> {
 struct flush_none {
   bool must_flush_before(const gather&, va_t, va_t) const noexcept { return false; }
   void flush(const gather&) noexcept {}
+  /// Nothing caches the table: nothing to wait for.
+  void flush_now(const iotlb_flush&) noexcept {}
 };
 
 }  // namespace genpt

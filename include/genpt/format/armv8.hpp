@@ -67,6 +67,7 @@ struct armv8 {
   static constexpr unsigned SH_SHIFT = 8;           ///< D8.3.2 SH[1:0], bits 9:8 (DS=0)
   static constexpr word_t AF = word_t{1} << 10;     ///< D8.3.2 Access flag
   static constexpr word_t NG = word_t{1} << 11;     ///< D8.3.2 stage 1 not-Global
+  static constexpr word_t NT = word_t{1} << 16;     ///< D8.3.2 FEAT_BBM nT, block descriptors only
   static constexpr word_t DBM = word_t{1} << 51;    ///< D8.3.2 Dirty Bit Modifier
   static constexpr word_t CONT = word_t{1} << 52;   ///< D8.7.1 Contiguous
   static constexpr word_t PXN = word_t{1} << 53;    ///< D8.4.5 stage 1 PXN
@@ -107,6 +108,14 @@ struct armv8 {
     dbm = 1u << 4,               ///< FEAT_HAFDBS: writable leaves get DBM
     fwb = 1u << 5,               ///< stage 2 FEAT_S2FWB MemAttr encoding
     noncoherent_walk = 1u << 6,  ///< the walker does not snoop caches: NC walk attributes
+    /// FEAT_BBM level 1 (SMMUv3 SMMU_IDR3.BBML = 1): a block changes size
+    /// via nT (old block marked nT, its range invalidated, then the new
+    /// items) with no fault window. Contiguous pages still break first.
+    bbm_level1 = 1u << 7,
+    /// FEAT_BBM level 2 (SMMUv3 BBML2): size changes in one step. The
+    /// hardware may still raise a TLB conflict abort on such a change
+    /// (Arm ARM D8.16.2); only for implementations that do not.
+    bbm_level2 = 1u << 8,
   };
 
   /// What the user asks for.
@@ -124,6 +133,7 @@ struct armv8 {
     bool fwb = false;
     bool noncoherent_walk = false;
     unsigned max_leaf_level = 0;   ///< highest level that may hold blocks
+    unsigned bbm = 0;              ///< FEAT_BBM level the table relies on (0, 1, 2)
   };
 
   /// Stage 1 leaf attributes, bit for bit (D8.3.2).
@@ -211,7 +221,7 @@ struct armv8 {
   static result<params> init(const config& c) noexcept {
     constexpr bool g64 = GranuleLg2 == 16;
     const unsigned f = c.features;
-    if (f & ~unsigned{ttbr1 | lpa | lpa2 | lva | dbm | fwb | noncoherent_walk})
+    if (f & ~unsigned{ttbr1 | lpa | lpa2 | lva | dbm | fwb | noncoherent_walk | bbm_level1 | bbm_level2})
       return unexpected(errc::not_supported);
     if (Stage == 2 && (f & (ttbr1 | lva))) return unexpected(errc::not_supported);
     if (Stage == 1 && (f & fwb)) return unexpected(errc::not_supported);
@@ -242,6 +252,7 @@ struct armv8 {
     p.dbm = (f & dbm) != 0;
     p.fwb = (f & fwb) != 0;
     p.noncoherent_walk = (f & noncoherent_walk) != 0;
+    p.bbm = (f & bbm_level2) ? 2 : (f & bbm_level1) ? 1 : 0;  // level 2 includes level 1
     // D8.3.1: blocks at L1 (4K) / L2 (16K, 64K); one level more with
     // DS=1 (4K L0, 16K L1) or 64K with a 52-bit OA (L1, 4T).
     const bool extra = p.ds || (p.lpa && p.oa_lg2 == 52);
@@ -441,6 +452,23 @@ struct armv8 {
       return a.attr_index <= 7;
     else
       return a.mem_attr <= 15 && a.xn <= 3;
+  }
+
+  // -- Live updates (D8.16.1 "Using break-before-make when updating
+  //    translation table entries", D8.16.2 "Support levels for changing
+  //    block size"; genpt/core/bbm.hpp) -----------------------------------
+  /// FEAT_BBM level the table relies on: 0 means every size change (block
+  /// <-> table, Contiguous bit) breaks before it makes.
+  static constexpr unsigned bbm_level(const params& p) noexcept { return p.bbm; }
+  /// nT: bit 16 of block descriptors (in a level-3 page it is an OA bit).
+  static constexpr word_t nt_bit(const params&) noexcept { return NT; }
+  /// D8.16.1: a same-size rewrite of a valid leaf needs break-before-make
+  /// unless only permissions (AP / S2AP, PXN / UXN / XN), AF or DBM
+  /// change; memory type (AttrIndx / MemAttr), shareability, NS, nG and
+  /// the output address all need it, at every FEAT_BBM level.
+  static constexpr bool change_needs_bbm(word_t old, word_t neu, const params&) noexcept {
+    constexpr word_t free_bits = (word_t{3} << 6) | AF | DBM | (word_t{3} << XN_SHIFT);
+    return ((old ^ neu) & ~free_bits) != 0;
   }
 
   // -- Dirty state (D8.5.4 "Hardware management of the dirty state") ----------
