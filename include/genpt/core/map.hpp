@@ -221,6 +221,25 @@ struct map_walk {
     }
   }
 
+  /// Frees the n items of a leaf of size 2^sz at s.index that are not all
+  /// zero: address_in_use when one holds a leaf, else every leaf-less
+  /// subtree is unlinked. Out of line and cold, so the common all-zero
+  /// path of leaf() stays small.
+  template <unsigned L, class State>
+  [[gnu::noinline, gnu::cold]] errc make_free(State& s, unsigned n, unsigned sz) noexcept {
+    // Every item first, then the unlinks: a failure here leaves the
+    // items untouched, so what a failed map unlinked lies below `va`.
+    for (unsigned k = 0; k < n; ++k)
+      if (const errc r = check_free<L>(s, s.index + k); r != ok) return r;
+    for (unsigned k = 0; k < n; ++k) unlink_empty<L>(s, s.index + k);
+    // A valid table descriptor becoming a block breaks first where the
+    // format asks (ARMv8, Arm ARM D8.16.1): the walk caches drop the
+    // unlinked tables before the leaf is written.
+    if (live.rule != live_rule::one_step)
+      live.now(va, va + log2_to_max_int(sz), 0, removed.table_levels);
+    return ok;
+  }
+
   /// One leaf of size 2^sz (possibly several contiguous items) at s.index.
   template <unsigned L, class State>
   errc leaf(State& s, unsigned sz, bool fresh = false) noexcept {
@@ -232,17 +251,8 @@ struct map_walk {
 #pragma GCC unroll 8
       for (unsigned k = 0; k < n; ++k) any |= load_item(s.table + s.index + k);
     }
-    if (any != 0) {
-      // Every item first, then the unlinks: a failure here leaves the
-      // items untouched, so what a failed map unlinked lies below `va`.
-      for (unsigned k = 0; k < n; ++k)
-        if (const errc r = check_free<L>(s, s.index + k); r != ok) return r;
-      for (unsigned k = 0; k < n; ++k) unlink_empty<L>(s, s.index + k);
-      // A valid table descriptor becoming a block breaks first where the
-      // format asks (ARMv8, Arm ARM D8.16.1): the walk caches drop the
-      // unlinked tables before the leaf is written.
-      if (live.rule != live_rule::one_step)
-        live.now(va, va + log2_to_max_int(sz), 0, removed.table_levels);
+    if (any != 0) [[unlikely]] {
+      if (const errc r = make_free<L>(s, n, sz); r != ok) return r;
     }
     const word_t d = Format::make_leaf(oa, sz, L, a, c.p);
     const word_t step = traits::leaf_item_step(sz, L, c.p);
