@@ -95,17 +95,9 @@ struct hw_walker<amdv1> {
   /// descriptors keep changing under an A/D update.
   template <walk_memory M>
   static walk_result walk(const regs& r, oa_t root, va_t va, access a, M& mem, bool set_ad = false) {
-    if constexpr (walk_memory_rw<M>) {
-      if (set_ad) {
-        walk_result res;
-        for (unsigned i = 0; i <= detail::max_walk_restarts; ++i)
-          if (walk_once<true>(r, root, va, a, mem, res)) return res;
-        return res;  // the last try's bus_error
-      }
-    }
-    walk_result res;
-    walk_once<false>(r, root, va, a, mem, res);
-    return res;
+    return detail::run_walk<walk_memory_rw<M>>(set_ad, [&](auto ad, walk_result& res) {
+      return walk_once<decltype(ad)::value>(r, root, va, a, mem, res);
+    });
   }
 
   /// Where every walk starts (genpt/walk/tree.hpp): Mode 0 no table, Mode

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "genpt/walk/memory.hpp"
 #include "genpt/walk/types.hpp"
@@ -94,6 +95,25 @@ hw_bits_update set_hw_bits(M& mem, oa_t item_oa, std::uint64_t& used, std::uint6
 /// Walks restarted at most this often when descriptors change under an
 /// A/D-setting walk; then the walk reports bus_error.
 inline constexpr unsigned max_walk_restarts = 16;
+
+/// Runs a format's one-pass walk `one(std::bool_constant<SetAd>, res)`
+/// (false: an item changed under an A/D update, walk again). With set_ad
+/// (possible only when CanSetAd: the memory is writable) at most
+/// 1 + max_walk_restarts passes, keeping the last pass's bus_error when none
+/// settles; otherwise one read-only pass.
+template <bool CanSetAd, class OneWalk>
+walk_result run_walk(bool set_ad, OneWalk&& one) {
+  walk_result res;
+  if constexpr (CanSetAd) {
+    if (set_ad) {
+      for (unsigned i = 0; i <= max_walk_restarts; ++i)
+        if (one(std::true_type{}, res)) return res;
+      return res;
+    }
+  }
+  one(std::false_type{}, res);
+  return res;
+}
 
 /// A fault value.
 constexpr walk_result make_fault(fault_kind k, unsigned level, int spec_level, oa_t item_oa,
