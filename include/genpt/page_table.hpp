@@ -148,9 +148,13 @@ class page_table {
     if (log2_mod(va | oa | len, min_lg2) != 0) return unexpected(errc::misaligned);
     top_ref t = top();
     if (!fits(t.level, va, last, oa)) {
-      if (!params_.dynamic_top) return unexpected(errc::out_of_range);
-      if (const errc r = grow(va, last, oa); r != detail::ok) return unexpected(r);
-      t = top();
+      if constexpr (traits::may_grow_top) {
+        if (!params_.dynamic_top) return unexpected(errc::out_of_range);
+        if (const errc r = grow(va, last, oa); r != detail::ok) return unexpected(r);
+        t = top();
+      } else {
+        return unexpected(errc::out_of_range);
+      }
     }
     word_t* const table = t.table;
     const unsigned top_level = t.level;

@@ -46,7 +46,8 @@ struct iotlb_flush;
 //   hw_info make_hw_info(oa_t root, unsigned top_level, const params&)
 //   const char* level_name(unsigned level, const params&)     spec name, for dumps
 // Optional (defaults in format_traits.hpp): item_lg2, table_lg2_at,
-//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa.
+//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa, prot_supported,
+//   may_grow_top.
 // Optional, detected where used: attrs_valid(attrs, params) (page_table's
 //   map/protect), root_fits(oa, params) (create), sw_bit_mask(params)
 //   (incoherent allocators), and the dirty hooks is_write_dirty /

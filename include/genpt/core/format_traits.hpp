@@ -106,6 +106,15 @@ struct format_traits {
     else
       return 0;
   }
+  /// True when some config of the format lets map raise the top
+  /// (F::may_grow_top; default false). page_table compiles its growth path,
+  /// and so the flush policy's change_top, only for such formats.
+  static constexpr bool may_grow_top = [] {
+    if constexpr (requires { F::may_grow_top; })
+      return static_cast<bool>(F::may_grow_top);
+    else
+      return false;
+  }();
   /// The highest level the top can reach: the creation top, or for a
   /// dynamic top the highest level whose items are smaller than va_lg2.
   static constexpr unsigned max_reachable_level(const params& p) noexcept {

@@ -73,6 +73,8 @@ struct amdv1 {
     encrypt_tables = 1u << 2,   ///< SME C-bit on table pointers and non-MMIO leaves
   };
   static constexpr unsigned all_features = dynamic_top | force_coherence | encrypt_tables;
+  /// With feature dynamic_top, map raises the top (format_traits::may_grow_top).
+  static constexpr bool may_grow_top = true;
 
   /// What the user asks for.
   struct config {
