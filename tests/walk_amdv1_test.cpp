@@ -25,6 +25,7 @@ using genpt::access;
 using genpt::fault_kind;
 using genpt::oa_t;
 using genpt::walk_result;
+using genpt::test::expect_fault;
 using genpt::test::map_memory;
 using walker = genpt::hw_walker<genpt::amdv1>;
 using regs = walker::regs;
@@ -43,15 +44,6 @@ map_memory full_4k() {
 
 walk_result run(map_memory& m, access a = {}, regs r = {}, std::uint64_t v = va) {
   return walker::walk(r, 0x1000, v, a, m);
-}
-
-void expect_fault(const walk_result& w, fault_kind k, int spec_level, oa_t item, std::uint64_t word) {
-  ASSERT_FALSE(w.ok);
-  EXPECT_EQ(w.f.kind, k);
-  EXPECT_EQ(w.f.spec_level, spec_level);
-  EXPECT_EQ(w.f.level, spec_level > 0 ? static_cast<unsigned>(spec_level - 1) : 0u);
-  EXPECT_EQ(w.f.item_oa, item);
-  EXPECT_EQ(w.f.word, word);
 }
 
 // §2.2.3: Mode 3 walks levels 3, 2, 1; a level-1 PTE maps 4 KiB.

@@ -22,6 +22,7 @@ using genpt::access;
 using genpt::fault_kind;
 using genpt::oa_t;
 using genpt::walk_result;
+using genpt::test::expect_fault;
 using genpt::test::map_memory;
 using walker = genpt::hw_walker<genpt::x86_64>;
 using regs = walker::regs;
@@ -41,15 +42,6 @@ map_memory full_4k() {
 
 walk_result run(map_memory& m, access a = {}, regs r = {}, std::uint64_t v = va) {
   return walker::walk(r, 0x1000, v, a, m);
-}
-
-void expect_fault(const walk_result& w, fault_kind k, int spec_level, oa_t item, std::uint64_t word) {
-  ASSERT_FALSE(w.ok);
-  EXPECT_EQ(w.f.kind, k);
-  EXPECT_EQ(w.f.spec_level, spec_level);
-  EXPECT_EQ(w.f.level, spec_level > 0 ? static_cast<unsigned>(spec_level - 1) : 0u);
-  EXPECT_EQ(w.f.item_oa, item);
-  EXPECT_EQ(w.f.word, word);
 }
 
 // §4.5.4: the walk reads one entry per level, indexed by VA bits; a PTE

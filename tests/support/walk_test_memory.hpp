@@ -12,7 +12,10 @@
 #include <map>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "genpt/core/types.hpp"
+#include "genpt/walk/types.hpp"
 
 namespace genpt::test {
 
@@ -52,5 +55,17 @@ struct map_memory_ro {
   map_memory m;
   bool read64(oa_t oa, std::uint64_t& out) { return m.read64(oa, out); }
 };
+
+/// Expects a fault of kind k at the spec's level (AMD level / x86 table
+/// depth: genpt level = spec_level - 1) on the given item and word.
+inline void expect_fault(const walk_result& w, fault_kind k, int spec_level, oa_t item,
+                         std::uint64_t word) {
+  ASSERT_FALSE(w.ok);
+  EXPECT_EQ(w.f.kind, k);
+  EXPECT_EQ(w.f.spec_level, spec_level);
+  EXPECT_EQ(w.f.level, spec_level > 0 ? static_cast<unsigned>(spec_level - 1) : 0u);
+  EXPECT_EQ(w.f.item_oa, item);
+  EXPECT_EQ(w.f.word, word);
+}
 
 }  // namespace genpt::test
