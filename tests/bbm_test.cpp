@@ -253,9 +253,10 @@ TYPED_TEST(Bbm, MapOverEmptyTableBreaksTheTablePointer) {
   EXPECT_EQ(a.t.level, 1u);
 }
 
-// D8.16.2 FEAT_BBM level 1: the block is marked nT (bit 16) and still
-// translates while its range is invalidated; no fault window.
-TYPED_TEST(Bbm, Level1CutMarksTheBlockNtAndNeverFaults) {
+// D8.16.2 FEAT_BBM level 1: the block is marked nT (bit 16) instead of
+// invalid, keeps its translation (for hardware that walks nT entries) while
+// its range is invalidated, and only then does the table replace it.
+TYPED_TEST(Bbm, Level1CutMarksTheBlockNtWhileItsRangeIsInvalidated) {
   using F = TypeParam;
   using G = geo<F>;
   device<F> d;

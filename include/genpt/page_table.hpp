@@ -76,7 +76,7 @@ class page_table {
     if constexpr (detail::cleaning_allocator<Alloc>) {
       // A non-snooping walker needs the SW "flush done" bit in table items
       // (see core/map.hpp); a format without software bits cannot offer it.
-      if (detail::sw_flush_done_bit<Format>(*p) == 0) return unexpected(errc::not_supported);
+      if (traits::sw_bit_mask(*p) == 0) return unexpected(errc::not_supported);
     }
     const unsigned lg2 = traits::top_table_lg2(*p, p->top_level);
     // Below 2^oa_lg2 and held by the root field (detail::root_reachable).
@@ -135,9 +135,7 @@ class page_table {
   /// map() with the format's attributes written exactly as given.
   /// Errors: as map(prot); invalid_argument when the format cannot express `a`.
   result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
-    if constexpr (requires { Format::attrs_valid(a, params_); }) {
-      if (!Format::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
-    }
+    if (!traits::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
     if (len == 0) return unexpected(errc::invalid_argument);
     const va_t last = va + (len - 1);
     const oa_t oa_last = oa + (len - 1);
@@ -270,8 +268,8 @@ class page_table {
   template <dirty_sink Sink>
   result<void> read_and_clear_dirty(va_t va, std::uint64_t len, Sink& sink, gather& g,
                                     dirty_flags flags = {}) {
-    if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
-    if constexpr (detail::has_dirty_hooks<Format>) {
+    if (!traits::dirty_supported(params_)) return unexpected(errc::not_supported);
+    if constexpr (traits::has_dirty_hooks) {
       va_t last = 0;
       bool none = false;
       const top_ref t = top();
@@ -296,8 +294,8 @@ class page_table {
   /// cannot dirty: ARMv8 without DBM), not_found (no translation), busy (the
   /// item changed under the compare-exchange; nothing was written, retry).
   result<void> set_dirty(va_t va) noexcept {
-    if (!detail::dirty_supported<Format>(params_)) return unexpected(errc::not_supported);
-    if constexpr (detail::has_dirty_hooks<Format>) {
+    if (!traits::dirty_supported(params_)) return unexpected(errc::not_supported);
+    if constexpr (traits::has_dirty_hooks) {
       const top_ref t = top();
       const unsigned span = traits::top_span_lg2(params_, t.level);
       if (!detail::va_range_valid(params_.layout, span, va, va)) return unexpected(errc::not_found);
@@ -309,10 +307,10 @@ class page_table {
       });
       if (!item) return unexpected(errc::not_found);
       word_t e = detail::load_item(item);
-      if (Format::is_write_dirty(e, params_)) return {};
-      const word_t d = Format::make_write_dirty(e, params_);
+      if (traits::is_write_dirty(e, params_)) return {};
+      const word_t d = traits::make_write_dirty(e, params_);
       // A leaf the hardware never dirties (ARMv8 without DBM: the write faults).
-      if (!Format::is_write_dirty(d, params_)) return unexpected(errc::not_supported);
+      if (!traits::is_write_dirty(d, params_)) return unexpected(errc::not_supported);
       if (!detail::cas_item_relaxed(item, e, d)) return unexpected(errc::busy);
       detail::clean_items(alloc_, item, 1);  // a non-snooping walker sees it as the CPU does
     }
@@ -330,7 +328,8 @@ class page_table {
   /// (so nothing joins g), then replaced: a device access to that range in between faults
   /// (translation fault) and must be retried, or the device quiesced
   /// (docs/operations.md, "Live updates"). With bbm_level1 a block is
-  /// marked nT instead, so nothing faults.
+  /// marked nT instead: it keeps translating on hardware that walks nT
+  /// entries (others may fault, as the Arm ARM allows).
   /// Errors: not_found (va unmapped), misaligned (va not a multiple of the
   /// smallest page), out_of_range, no_memory (also a new table beyond the
   /// hardware's reach, see map(); every table is allocated before anything
@@ -376,7 +375,7 @@ class page_table {
   /// forbids in one step (ARMv8 memory type, shareability, NS, nG: Arm ARM
   /// D8.16.1) is made invalid, invalidated through the policy's flush_now,
   /// then rewritten: accesses to it fault in between, as for cut(). Where
-  /// an edge cut was one step (x86_64, AMDv1, ARMv8 bbm_level2), g is
+  /// an edge cut was one step (x86-64, AMDv1, ARMv8 bbm_level2), g is
   /// synced before any attribute changes, so no TLB holds the old large
   /// entry beside differently-attributed small ones (SDM vol. 3A 4.10.2.3).
   /// Errors: invalid_argument (len 0, attrs the format cannot express),
@@ -384,9 +383,7 @@ class page_table {
   /// attribute changed), not_supported (an edge the format cannot cut).
   result<void> protect(va_t va, std::uint64_t len, const attrs_type& a, gather& g,
                        protect_flags flags = {}) noexcept {
-    if constexpr (requires { Format::attrs_valid(a, params_); }) {
-      if (!Format::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
-    }
+    if (!traits::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
     va_t last = 0;
     bool none = false;
     const top_ref t = top();
@@ -463,6 +460,12 @@ class page_table {
       detail::visit_items<Format, decltype(lv)::value>(c, table, span, v, l, visit);
     });
   }
+
+  /// Every va the table decodes under its current top, as at most two
+  /// windows whose (va, len) for_each_leaf, for_each_item and dump take:
+  /// `for (const va_window& w : pt.windows()) pt.for_each_leaf(w.va, w.len, visit);`
+  /// visits the whole table, whatever its va layout.
+  va_windows windows() const noexcept { return traits::windows(params_, top().level); }
 
   /// Page sizes, VA/OA widths and the current top level.
   table_info info() const noexcept {

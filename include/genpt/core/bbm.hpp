@@ -8,22 +8,26 @@
 // when updating translation table entries"): write the items invalid,
 // invalidate the TLB for their range and wait, then write the new items.
 // FEAT_BBM relaxes this for size changes only (D8.16.2 "Support levels for
-// changing block size"). x86_64 and AMDv1 allow the one-step change (see
+// changing block size"). x86-64 and AMDv1 allow the one-step change (see
 // docs/operations.md, "Live updates").
 //
 // A format opts in with two optional hooks:
 //   unsigned bbm_level(const params&)  FEAT_BBM level in use: 0 (none: every
-//       size change breaks first), 1 (the new items carry nT, the old range
-//       is invalidated, then nT is cleared: no fault window), 2 (one step)
+//       size change breaks first), 1 (the old block is marked nT instead of
+//       invalid, its range is invalidated, then the new items replace it:
+//       the block keeps its translation, though the Arm ARM lets an
+//       implementation fault on an nT descriptor), 2 (one step)
 //   bool change_needs_bbm(word_t old, word_t neu, const params&)
 //       a same-size rewrite of a valid leaf that needs break-before-make
 //       whatever the FEAT_BBM level (memory type, shareability, ...)
 //   word_t nt_bit(const params&)       the nT bit (level 1)
-// A format without them changes every live descriptor in one step.
+// A format without them changes every live descriptor in one step (the
+// defaults, in core/format_traits.hpp).
 #pragma once
 
 #include <cstdint>
 
+#include "genpt/core/format_traits.hpp"
 #include "genpt/core/types.hpp"
 #include "genpt/flush/gather.hpp"
 
@@ -31,38 +35,17 @@ namespace genpt::detail {
 
 /// How a valid entry is replaced by one of another size.
 enum class live_rule : std::uint8_t {
-  one_step,  ///< one store / compare-exchange (x86_64, AMDv1, ARMv8 FEAT_BBM level 2)
+  one_step,  ///< one store / compare-exchange (x86-64, AMDv1, ARMv8 FEAT_BBM level 2)
   bbm,       ///< invalid, invalidate that range and wait, then the new items
-  nt,        ///< new items with nT, invalidate the old range and wait, clear nT (FEAT_BBM level 1)
+  nt,        ///< old block marked nT, invalidate its range and wait, then the new items (FEAT_BBM level 1)
 };
 
+/// The rule for a live size change under the table's FEAT_BBM level
+/// (format_traits::bbm_level).
 template <class Format>
 constexpr live_rule size_change_rule(const typename Format::params& p) noexcept {
-  if constexpr (requires { Format::bbm_level(p); }) {
-    const unsigned l = Format::bbm_level(p);
-    return l == 0 ? live_rule::bbm : l == 1 ? live_rule::nt : live_rule::one_step;
-  } else {
-    return live_rule::one_step;
-  }
-}
-
-/// True when rewriting the valid leaf `old` as `neu` (same size, same oa)
-/// must break first.
-template <class Format>
-constexpr bool change_needs_bbm(typename Format::word_t old, typename Format::word_t neu,
-                                const typename Format::params& p) noexcept {
-  if constexpr (requires { Format::change_needs_bbm(old, neu, p); })
-    return Format::change_needs_bbm(old, neu, p);
-  else
-    return false;
-}
-
-template <class Format>
-constexpr typename Format::word_t nt_bit(const typename Format::params& p) noexcept {
-  if constexpr (requires { Format::nt_bit(p); })
-    return Format::nt_bit(p);
-  else
-    return 0;
+  const unsigned l = format_traits<Format>::bbm_level(p);
+  return l == 0 ? live_rule::bbm : l == 1 ? live_rule::nt : live_rule::one_step;
 }
 
 /// The facade's invalidate-now call, type-erased for the walks: the flush

@@ -109,8 +109,11 @@ struct armv8 {
     fwb = 1u << 5,               ///< stage 2 FEAT_S2FWB MemAttr encoding
     noncoherent_walk = 1u << 6,  ///< the walker does not snoop caches: NC walk attributes
     /// FEAT_BBM level 1 (SMMUv3 SMMU_IDR3.BBML = 1): a block changes size
-    /// via nT (old block marked nT, its range invalidated, then the new
-    /// items) with no fault window. Contiguous pages still break first.
+    /// via nT (old block marked nT instead of invalid, its range
+    /// invalidated, then the new items). The block stays valid, but an
+    /// implementation may fault on an nT descriptor (D8.16.2), so a device
+    /// may still see a translation fault in the window. Contiguous pages
+    /// (no nT bit) still break first.
     bbm_level1 = 1u << 7,
     /// FEAT_BBM level 2 (SMMUv3 BBML2): size changes in one step. The
     /// hardware may still raise a TLB conflict abort on such a change
@@ -136,6 +139,15 @@ struct armv8 {
     unsigned bbm = 0;              ///< FEAT_BBM level the table relies on (0, 1, 2)
   };
 
+  /// SH[1:0] as the Arm ARM names it, for attrs::for_each_field: osh (2),
+  /// ish (3), sh1 (reserved), nothing for non-shareable (0).
+  template <class V>
+  static constexpr void sh_fields(unsigned sh, V& v) {
+    v.flag("osh", sh == 2);
+    v.flag("ish", sh == 3);
+    v.flag("sh1", sh == 1 || sh > 3);
+  }
+
   /// Stage 1 leaf attributes, bit for bit (D8.3.2).
   struct s1_attrs {
     unsigned attr_index = 0;  ///< AttrIndx[2:0]: MAIR index
@@ -149,6 +161,22 @@ struct armv8 {
     bool pxn = false;         ///< privileged execute-never
     bool uxn = false;         ///< unprivileged execute-never
     constexpr bool operator==(const s1_attrs&) const = default;
+    /// The fields in dump order (format_traits::for_each_attr_field):
+    /// "attr<AttrIndx>", then ns, el0 (AP[1]), ro (AP[2]), osh/ish (SH),
+    /// af, ng, dbm, pxn, uxn when set: "attr1|el0|ro|ish|af|ng|dbm".
+    template <class V>
+    constexpr void for_each_field(V&& v) const {
+      v.number("attr", attr_index, attr_number::dec);
+      v.flag("ns", ns);
+      v.flag("el0", el0);
+      v.flag("ro", read_only);
+      sh_fields(sh, v);
+      v.flag("af", af);
+      v.flag("ng", ng);
+      v.flag("dbm", dbm);
+      v.flag("pxn", pxn);
+      v.flag("uxn", uxn);
+    }
   };
   /// Stage 2 leaf attributes, bit for bit (D8.3.2).
   struct s2_attrs {
@@ -160,6 +188,19 @@ struct armv8 {
     bool dbm = false;         ///< DBM (needs feature dbm)
     unsigned xn = 0;          ///< XN[1:0] (XN[0] needs FEAT_XNX)
     constexpr bool operator==(const s2_attrs&) const = default;
+    /// The fields in dump order (format_traits::for_each_attr_field):
+    /// "memattr<MemAttr in hex>", then read and write (S2AP), osh/ish (SH),
+    /// af, dbm when set, "xn<XN>" when not 0: "memattrf|read|write|ish|af|dbm".
+    template <class V>
+    constexpr void for_each_field(V&& v) const {
+      v.number("memattr", mem_attr, attr_number::hex);
+      v.flag("read", read);
+      v.flag("write", write);
+      sh_fields(sh, v);
+      v.flag("af", af);
+      v.flag("dbm", dbm);
+      v.number("xn", xn, attr_number::dec_nonzero);
+    }
   };
   using attrs = std::conditional_t<Stage == 1, s1_attrs, s2_attrs>;
 
@@ -525,6 +566,10 @@ struct armv8 {
     }
     return h;
   }
+
+  /// The Arm lookup level of genpt level `level` (D8.2: level 3 holds the
+  /// granule-sized pages, LPA2 starts at -1); TTL in TLBI commands names it.
+  static constexpr int spec_level(unsigned level) noexcept { return 3 - static_cast<int>(level); }
 
   static constexpr const char* level_name(unsigned level, const params&) noexcept {
     constexpr const char* names[] = {"L3", "L2", "L1", "L0", "L-1"};
