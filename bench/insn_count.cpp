@@ -1,0 +1,135 @@
+// bench/insn_count.cpp - instructions per operation, counted by callgrind.
+//
+// Times on a shared 2-core VM are noisy; instruction counts are not: the
+// same binary, inputs and environment give the same count whatever else the
+// machine is doing. bench/insn_count.sh runs this program under
+// `valgrind --tool=callgrind` and prints one table. Each row runs its
+// operation `reps` times between CALLGRIND_ZERO_STATS and
+// CALLGRIND_DUMP_STATS_AT("<row> <divisor>"), so the dump holds that phase's
+// instructions only; the script divides by the divisor (operations, or PTEs
+// for the per-PTE rows). Outside valgrind the client requests do nothing
+// and the program just runs (it is built, and smoke-run, like the
+// benchmarks).
+//
+// The rows mirror page_table_bench's (bench/README.md): warm tables (every
+// level the timed phase needs already exists), pages read/write, oa aligned
+// to the page size, or one page off for the `_exact` rows so that only
+// entries of exactly 4K fit.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include <valgrind/callgrind.h>
+
+#include "genpt/format/amdv1.hpp"
+#include "genpt/format/armv8.hpp"
+#include "genpt/genpt.hpp"
+
+namespace {
+
+constexpr std::uint64_t page = 4096;
+constexpr unsigned reps = 64;  ///< operations per measured phase
+
+/// Starts a measured phase.
+void begin() { CALLGRIND_ZERO_STATS; }
+
+/// Ends the phase: its dump is named "<row> <divisor>".
+void end(const std::string& row, std::uint64_t divisor) {
+  const std::string name = row + " " + std::to_string(divisor);
+  CALLGRIND_DUMP_STATS_AT(name.c_str());
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "insn_count: %s\n", what.c_str());
+  std::exit(1);
+}
+
+/// The floor rows: n PTE-like stores into a warm buffer.
+__attribute__((noinline)) void store_ptes(std::uint64_t* buf, std::uint64_t n, std::uint64_t oa) {
+  for (std::uint64_t i = 0; i < n; ++i) buf[i] = (oa + (i << 12)) | 0x67;
+}
+
+void floors() {
+  static std::uint64_t buf[262144];
+  store_ptes(buf, 262144, 0x1000);  // warm
+  begin();
+  for (unsigned r = 0; r < reps; ++r) store_ptes(buf, 256, 0x1000 + r * page);
+  end("floor/store/256", std::uint64_t{reps} * 256);
+  begin();
+  store_ptes(buf, 262144, 0x2000);
+  end("floor/store/262144", 262144);
+}
+
+template <class Format>
+void rows(const char* name, const typename Format::config& cfg) {
+  using table = genpt::page_table<Format>;
+  auto made = table::create(cfg);
+  if (!made) die(std::string(name) + ": create failed");
+  table& pt = *made;
+  const genpt::prot rw = genpt::prot::read | genpt::prot::write;
+  const std::string n = name;
+  // reps distinct 2M-apart windows (their tables made once, below).
+  const genpt::va_t base = genpt::va_t{1} << 32;
+  const auto va_of = [&](unsigned r) { return base + genpt::va_t{r} * (std::uint64_t{2} << 20); };
+  const genpt::oa_t oa0 = genpt::oa_t{1} << 33;
+  for (unsigned r = 0; r < reps; ++r)
+    if (!pt.map(va_of(r), oa0 + page, 256 * page, rw) || pt.unmap(va_of(r), 256 * page) != 256 * page)
+      die(n + ": warm-up failed");
+
+  // map / unmap 1x4K
+  begin();
+  for (unsigned r = 0; r < reps; ++r)
+    if (!pt.map(va_of(r), oa0 + r * page, page, rw)) die(n + ": map 1x4K");
+  end(n + "/map/1x4K", reps);
+  {
+    genpt::gather g;
+    begin();
+    for (unsigned r = 0; r < reps; ++r)
+      if (pt.unmap(va_of(r), page, g) != page) die(n + ": unmap 1x4K");
+    pt.sync(g);
+    end(n + "/unmap/1x4K", reps);
+  }
+  // map / unmap 256x4K, exact 4K entries (oa one page off any larger size)
+  begin();
+  for (unsigned r = 0; r < reps; ++r)
+    if (!pt.map(va_of(r), oa0 + page, 256 * page, rw)) die(n + ": map 256x4K");
+  end(n + "/map/256x4K_exact", reps);
+  {
+    genpt::gather g;
+    begin();
+    for (unsigned r = 0; r < reps; ++r)
+      if (pt.unmap(va_of(r), 256 * page, g) != 256 * page) die(n + ": unmap 256x4K");
+    pt.sync(g);
+    end(n + "/unmap/256x4K_exact", reps);
+  }
+  // iova_to_phys of one mapped address
+  if (!pt.map(va_of(0), oa0, page, rw)) die(n + ": map for lookup");
+  std::uint64_t sum = 0;
+  begin();
+  for (unsigned r = 0; r < reps; ++r) sum += pt.iova_to_phys(va_of(0) + 8 * r).value_or(0);
+  end(n + "/iova_to_phys/hot", reps);
+  if (sum == 0) die(n + ": lookups found nothing");
+  pt.unmap(va_of(0), page);
+
+  // 1 GiB of 4K pages into a fresh table, one call (per PTE)
+  auto fresh = table::create(cfg);
+  if (!fresh) die(n + ": create (fresh) failed");
+  const genpt::va_t gva = genpt::va_t{1} << 36;
+  begin();
+  if (!fresh->map(gva, oa0 + page, std::uint64_t{1} << 30, rw)) die(n + ": map 1 GiB");
+  end(n + "/map_1G_of_4K_fresh/one_call", std::uint64_t{1} << 18);
+}
+
+}  // namespace
+
+int main() {
+  floors();
+  rows<genpt::x86_64>("x86_64", genpt::x86_64::config{});
+  rows<genpt::amdv1>("amdv1", genpt::amdv1::config{.starting_level = 3});
+  rows<genpt::armv8_4k_s1>("armv8_4k_s1", genpt::armv8_4k_s1::config{});
+  std::puts("insn_count: every row ran (counts only under callgrind: bench/insn_count.sh)");
+  return 0;
+}
