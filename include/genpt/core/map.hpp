@@ -280,14 +280,27 @@ struct map_walk {
     word_t* item = s.table + s.index;
     // Fast path: every item of the run is zero (the only empty form genpt writes).
     word_t any = 0;
-    if (!fresh)
+    if (!fresh) {
+#pragma GCC unroll 8
       for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
+    }
     if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
     // make_leaf(oa) is attribute bits | encode_oa(oa): take the attribute
     // bits once, then add each item's encoded oa.
-    const word_t bits = Format::make_leaf(oa, ilg2, L, a, c.p) ^ traits::encode_oa(oa, c.p);
-    for (std::uint64_t k = 0; k < count; ++k)
-      store_item(item + k, bits | traits::encode_oa(oa + (k << ilg2), c.p));
+    const word_t w0 = Format::make_leaf(oa, ilg2, L, a, c.p);
+    const word_t bits = w0 ^ traits::encode_oa(oa, c.p);
+    const oa_t oa_last = oa + ((count - 1) << ilg2);
+    const word_t step = traits::encode_oa(oa + log2_to_int(ilg2), c.p) - traits::encode_oa(oa, c.p);
+    if ((bits | traits::encode_oa(oa_last, c.p)) == w0 + (count - 1) * step) {
+      // The encoding is linear over the run (no oa bit it moves elsewhere,
+      // e.g. ARMv8 LPA2's OA[51:50], changes inside it; one that did would
+      // break the equality at the run's last item): each item is the one
+      // before plus the encoded page step.
+      fill_items(item, w0, step, count);
+    } else {
+      for (std::uint64_t k = 0; k < count; ++k)
+        store_item(item + k, bits | traits::encode_oa(oa + (k << ilg2), c.p));
+    }
     s.index += static_cast<unsigned>(count);
     const va_t run_last = va + ((count << ilg2) - 1);
     if (run_last == last) done = true;

@@ -1,0 +1,127 @@
+// exactness_map_run_test.cpp - the words a run of single-page leaves holds.
+//
+// map() writes a run of 4K leaves by adding the encoded page step to the
+// previous item when the format's oa encoding is linear over the run, and
+// item by item when it is not (ARMv8 FEAT_LPA2 moves OA[51:50] to bits 9:8,
+// so a run whose oa crosses 2^50 is not). Every expected word here is
+// written by hand from the spec's descriptor layout, never from genpt's
+// encode hooks.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "genpt/format/amdv1.hpp"
+#include "genpt/format/armv8.hpp"
+#include "genpt/format/x86_64.hpp"
+#include "genpt/page_table.hpp"
+#include "support/table_helpers.hpp"
+
+namespace {
+
+using genpt::prot;
+using genpt::test::leaf_words;
+
+constexpr std::uint64_t page = 4096;
+constexpr prot rw = prot::read | prot::write;
+
+// SDM Vol. 3A Table 4-20 (PTE): P (bit 0), R/W (1), U/S (2), A (5), D (6);
+// address bits 51:12. genpt's prot::read|write: P, R/W, U/S (no priv), A,
+// and D pre-set (docs/formats.md).
+constexpr std::uint64_t x86_rw_user = 0x1 | 0x2 | 0x4 | 0x20 | 0x40;
+
+TEST(MapRun, X86RunOf256PagesHoldsOneFrameEach) {
+  auto t = genpt::page_table<genpt::x86_64>::create({.top_level = 3});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x4000'0000, oa = 0x1'2345'6000;  // oa not 2M-aligned: 4K leaves only
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k) EXPECT_EQ(w[k], (oa + k * page) | x86_rw_user) << k;
+}
+
+TEST(MapRun, X86RunOnAWarmTableHoldsOneFrameEach) {
+  auto t = genpt::page_table<genpt::x86_64>::create({.top_level = 3});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x4000'0000, oa = 0x8'0000'3000;
+  ASSERT_TRUE(t->map(va, oa, 512 * page, rw));  // makes the leaf table
+  ASSERT_EQ(t->unmap(va, 512 * page), 512 * page);
+  ASSERT_TRUE(t->map(va + 3 * page, oa, 300 * page, rw));  // not fresh: the empty check runs
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 512 * page);
+  ASSERT_EQ(w.size(), 300u);
+  for (unsigned k = 0; k < 300; ++k) EXPECT_EQ(w[k], (oa + k * page) | x86_rw_user) << k;
+}
+
+// AMD IOMMU spec Table 15 (PTE): PR (bit 0), NextLevel 11:9 = 0 for a 4K
+// leaf, address 51:12, IR (61), IW (62).
+TEST(MapRun, Amdv1RunOf256PagesHoldsOneFrameEach) {
+  auto t = genpt::page_table<genpt::amdv1>::create(genpt::amdv1::config{.starting_level = 3});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x20'0000'0000, oa = 0x7'6543'1000;
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  const std::uint64_t pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);
+  for (unsigned k = 0; k < 256; ++k) {
+    // Mask off what genpt may add beyond the spec fields checked here
+    // (the dirty bit, bit 6, and the FC bit 60 are not asserted).
+    const std::uint64_t fields = w[k] & ~((std::uint64_t{1} << 6) | (std::uint64_t{1} << 60));
+    EXPECT_EQ(fields, (oa + k * page) | pr_ir_iw) << k;
+  }
+}
+
+// Arm ARM D8.3 (VMSAv8-64 descriptors), 4K granule, stage 1 page:
+// bits 1:0 = 0b11, AttrIndx 4:2 (0: genpt's Normal NC for prot without
+// cache/mmio), AP[1] bit 6 (EL0 access: no prot::priv), AF bit 10, nG bit
+// 11, OA[47:12] in bits 47:12; with FEAT_LPA2 (DS=1) OA[49:12] in bits
+// 49:12 and OA[51:50] in bits 9:8 (no SH field).
+constexpr std::uint64_t arm_page_rw_el0 = 0x3 | (1u << 6) | (1u << 10) | (1u << 11);
+
+std::uint64_t arm_lpa2_page(std::uint64_t oa) {
+  return arm_page_rw_el0 | (oa & 0x0003'FFFF'FFFF'F000) | ((oa >> 50) & 0x3) << 8;
+}
+
+TEST(MapRun, Armv8Lpa2RunAcrossOa2Pow50KeepsEachItemsHighBits) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{.va_lg2 = 48, .oa_lg2 = 52, .features = F::lpa2});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x1'0000'0000;
+  // Half the run below 2^50, half above; va and oa differ mod 64K, so no
+  // contiguous (bit 52) runs: 256 single-page leaves.
+  const std::uint64_t oa = (std::uint64_t{1} << 50) - 127 * page;
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k) EXPECT_EQ(w[k], arm_lpa2_page(oa + k * page)) << k;
+  EXPECT_EQ(w[126] & (0x3u << 8), 0u);          // OA 2^50 - 4K: OA[51:50] = 0
+  EXPECT_EQ(w[127] & (0x3u << 8), 0x1u << 8);   // OA 2^50: OA[51:50] = 0b01
+  EXPECT_EQ(t->iova_to_phys(va + 127 * page + 5), oa + 127 * page + 5);
+}
+
+TEST(MapRun, Armv8Lpa2RunAboveOa2Pow50HoldsOneFrameEach) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{.va_lg2 = 48, .oa_lg2 = 52, .features = F::lpa2});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x1'0000'0000;
+  const std::uint64_t oa = (std::uint64_t{3} << 50) + 0x1234'5000;  // OA[51:50] = 0b11 throughout
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k) EXPECT_EQ(w[k], arm_lpa2_page(oa + k * page)) << k;
+}
+
+TEST(MapRun, Armv8RunOf256PagesHoldsOneFrameEach) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x8000'0000, oa = 0x40'0000'1000;  // one page off 64K: no contiguous runs
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  // Without LPA2 bits 9:8 are SH: genpt writes outer shareable (0b10) for
+  // Normal NC (docs/formats.md), so it is masked off here.
+  for (unsigned k = 0; k < 256; ++k)
+    EXPECT_EQ(w[k] & ~(std::uint64_t{0x3} << 8), arm_page_rw_el0 | (oa + k * page)) << k;
+}
+
+}  // namespace
