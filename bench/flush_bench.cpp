@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "genpt/flush/commands.hpp"
+#include "genpt/format/armv8.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
 
@@ -70,7 +71,8 @@ void BM_unmap256_vtd_psi(benchmark::State& s) {
   unmap_256(s, genpt::flush_range<sink_t>{sink_t{{1}, {&g_acc}}});
 }
 void BM_unmap256_smmuv3_range(benchmark::State& s) {
-  using sink_t = genpt::smmuv3::sink<swallow<genpt::smmuv3::command>>;
+  // The commands for 4K-granule tables (the same geometry as the x86_64 table).
+  using sink_t = genpt::smmuv3::sink<genpt::armv8_4k_s1, swallow<genpt::smmuv3::command>>;
   unmap_256(s, genpt::flush_range<sink_t>{sink_t{{}, {&g_acc}}});
 }
 

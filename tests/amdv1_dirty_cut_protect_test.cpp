@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "amdv1_configs.hpp"
 #include "genpt/format/amdv1.hpp"
 #include "genpt/page_table.hpp"
 #include "support/dirty_cut_protect_suite.hpp"
+#include "support/typed_configs.hpp"
 
 namespace {
 /// An amdv1 config for the suites: 1T..128T entries are runs of 512G
@@ -25,9 +25,7 @@ struct dcp : Base {
 }  // namespace
 
 using amdv1_dcp_configs =
-    ::testing::Types<dcp<genpt::test::amdv1_mode2>, dcp<genpt::test::amdv1_mode3>,
-                     dcp<genpt::test::amdv1_mode6>, dcp<genpt::test::amdv1_mode4_encrypted>,
-                     dcp<genpt::test::amdv1_dynamic>>;
+    genpt::test::gtest_types<genpt::test::map_configs<dcp, genpt::test::amdv1_configs>>;
 INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, dirty_tracking, amdv1_dcp_configs, genpt::test::config_names);
 INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, cut_and_protect, amdv1_dcp_configs, genpt::test::config_names);
 

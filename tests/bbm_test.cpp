@@ -425,7 +425,7 @@ TYPED_TEST(Bbm, DeviceThreadFindsConflictWithOneStep) {
 TEST(BbmCommands, Smmuv3FlushNowEndsWithCmdSync) {
   std::vector<genpt::smmuv3::command> got;
   auto submit = [&](const genpt::smmuv3::command& c) noexcept { got.push_back(c); };
-  genpt::smmuv3::sink<decltype(submit)> s{{}, submit};
+  genpt::smmuv3::sink<genpt::armv8_4k_s1, decltype(submit)> s{{}, submit};
   s.params.asid = 5;
   s.flush_now(iotlb_flush{0x200000, 0x3fffff, 0b10, 0, false, false});
   ASSERT_EQ(got.size(), 2u);

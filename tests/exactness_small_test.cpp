@@ -135,21 +135,21 @@ genpt::iotlb_flush leaf_flush(std::uint64_t va, std::uint64_t last) { return {va
 
 /// 2^32 granules (16 TiB of 4K pages): NUM = 1, SCALE = 31, one command.
 TEST(Exactness, SmmuGranuleCountAboveScale31IsOneRangeCommand) {  // issue 10, defect 9
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0, (std::uint64_t{1} << 44) - 1), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<genpt::armv8_4k_s1>(leaf_flush(0, (std::uint64_t{1} << 44) - 1), s1_4k());
   ASSERT_EQ(l.count, 1u);
   // NH_VA 0x12 | NUM 1 << 12 | SCALE 31 << 20 | VMID 3 << 32 | ASID 5 << 48;
   // Leaf | TTL 3 << 8 | TG 1 (4K) << 10 | Address 0.
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005'0003'01F0'1012ull, 0x0000'0000'0000'0701ull}}));
 
   // 3 * 2^32 granules: NUM = 5 (6 * 2^31), one command.
-  const smmu::command_list l3 = smmu::make_tlbi(leaf_flush(0, 3 * (std::uint64_t{1} << 44) - 1), s1_4k());
+  const smmu::command_list l3 = smmu::make_tlbi<genpt::armv8_4k_s1>(leaf_flush(0, 3 * (std::uint64_t{1} << 44) - 1), s1_4k());
   ASSERT_EQ(l3.count, 1u);
   EXPECT_EQ(l3.cmd[0], (smmu::command{{0x0005'0003'01F0'5012ull, 0x0000'0000'0000'0701ull}}));
 }
 
 /// 2^40 granules (the whole 52-bit space): 16 commands of 32 * 2^31.
 TEST(Exactness, SmmuWholeSpaceIsSixteenMaximalRangeCommands) {  // issue 10, defect 9
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0, (std::uint64_t{1} << 52) - 1), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<genpt::armv8_4k_s1>(leaf_flush(0, (std::uint64_t{1} << 52) - 1), s1_4k());
   ASSERT_EQ(l.count, 16u);
   for (unsigned k = 0; k < 16; ++k)
     EXPECT_EQ(l.cmd[k], (smmu::command{{0x0005'0003'01F1'F012ull, (std::uint64_t{k} << 48) | 0x701}})) << k;
@@ -161,12 +161,15 @@ TEST(Exactness, SmmuLargeGranuleCountsTileTheRangeExactly) {  // issue 10, defec
   std::mt19937_64 rng(10);
   for (int i = 0; i < 2000; ++i) {
     const unsigned g = 12 + 2 * static_cast<unsigned>(rng() % 3);
-    smmu::params p = s1_4k();
-    p.granule_lg2 = g;
+    const smmu::params p = s1_4k();
     const std::uint64_t granules = (1 + rng() % 31) << (32 + rng() % 4);
     const std::uint64_t va = (rng() & ((std::uint64_t{1} << 40) - 1)) >> g << g;
     const std::uint64_t last = va + (granules << g) - 1;
-    const smmu::command_list l = smmu::make_tlbi(leaf_flush(va, last), p);
+    // The granule is the tables' format's.
+    const smmu::command_list l =
+        g == 12   ? smmu::make_tlbi<genpt::armv8_4k_s1>(leaf_flush(va, last), p)
+        : g == 14 ? smmu::make_tlbi<genpt::armv8_16k_s1>(leaf_flush(va, last), p)
+                  : smmu::make_tlbi<genpt::armv8_64k_s1>(leaf_flush(va, last), p);
     ASSERT_GE(l.count, 1u);
     std::uint64_t next = va;
     for (unsigned k = 0; k < l.count; ++k) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "genpt/flush/commands.hpp"
+#include "genpt/format/armv8.hpp"
 
 namespace {
 
@@ -18,6 +19,7 @@ using genpt::iotlb_flush;
 namespace amd = genpt::amd_iommu;
 namespace vtd = genpt::vtd;
 namespace smmu = genpt::smmuv3;
+using a4k = genpt::armv8_4k_s1;  ///< the SMMU's tables: 4K granule
 
 iotlb_flush leaf_flush(std::uint64_t va, std::uint64_t last, std::uint8_t leaf_levels = 1) {
   return {va, last, leaf_levels, 0, false, false};
@@ -198,20 +200,20 @@ smmu::params s1_4k() {
 }
 
 TEST(smmuv3_tlbi, unmap_of_256_pages_is_one_range_command_with_ttl_3_and_leaf) {
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0x100000, 0x1fffff), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<a4k>(leaf_flush(0x100000, 0x1fffff), s1_4k());
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005000300800012ull, 0x0000000000100701ull}}));
 }
 
 TEST(smmuv3_tlbi, freed_table_clears_leaf_and_keeps_ttl_of_the_leaves_below_it) {
-  const smmu::command_list l = smmu::make_tlbi(table_flush(0x200000, 0x3fffff, 1, 2), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<a4k>(table_flush(0x200000, 0x3fffff, 1, 2), s1_4k());
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005000300900012ull, 0x0000000000200700ull}}));
 }
 
 TEST(smmuv3_tlbi, granule_count_splits_into_num_and_scale_chunks) {
   // 33 granules: 1 at 0x1000 (SCALE 0), then 32 at 0x2000 (SCALE 5).
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0x1000, 0x21fff), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<a4k>(leaf_flush(0x1000, 0x21fff), s1_4k());
   ASSERT_EQ(l.count, 2u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005000300000012ull, 0x0000000000001701ull}}));
   EXPECT_EQ(l.cmd[1], (smmu::command{{0x0005000300500012ull, 0x0000000000002701ull}}));
@@ -219,7 +221,7 @@ TEST(smmuv3_tlbi, granule_count_splits_into_num_and_scale_chunks) {
 
 TEST(smmuv3_tlbi, one_granule_without_a_level_hint_uses_the_non_range_form) {
   // Two leaf levels changed: no TTL; NUM=SCALE=TTL=0 with a TG is reserved.
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0x5000, 0x5fff, 0b11), s1_4k());
+  const smmu::command_list l = smmu::make_tlbi<a4k>(leaf_flush(0x5000, 0x5fff, 0b11), s1_4k());
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005000300000012ull, 0x0000000000005001ull}}));
 }
@@ -227,10 +229,9 @@ TEST(smmuv3_tlbi, one_granule_without_a_level_hint_uses_the_non_range_form) {
 TEST(smmuv3_tlbi, stage2_16k_block_uses_s2_ipa_with_ttl_2) {
   smmu::params p;
   p.stage = 2;
-  p.granule_lg2 = 14;
   p.vmid = 9;
   const smmu::command_list l =
-      smmu::make_tlbi(leaf_flush(0x2000000, 0x3ffffff, 0b10), p);  // one 32M block
+      smmu::make_tlbi<genpt::armv8_16k_s2>(leaf_flush(0x2000000, 0x3ffffff, 0b10), p);  // one 32M block
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0000000900b0002aull, 0x0000000002000a01ull}}));
 }
@@ -238,13 +239,13 @@ TEST(smmuv3_tlbi, stage2_16k_block_uses_s2_ipa_with_ttl_2) {
 TEST(smmuv3_tlbi, flush_of_everything_is_tlbi_nh_asid_or_s12_vmall) {
   iotlb_flush f = leaf_flush(0, ~std::uint64_t{0});
   f.all = true;
-  smmu::command_list l = smmu::make_tlbi(f, s1_4k());
+  smmu::command_list l = smmu::make_tlbi<a4k>(f, s1_4k());
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0005000300000011ull, 0}}));
   smmu::params p2;
   p2.stage = 2;
   p2.vmid = 9;
-  l = smmu::make_tlbi(f, p2);
+  l = smmu::make_tlbi<a4k>(f, p2);
   EXPECT_EQ(l.cmd[0], (smmu::command{{0x0000000900000028ull, 0}}));
 }
 
@@ -252,7 +253,7 @@ TEST(smmuv3_tlbi, flush_of_everything_is_tlbi_nh_asid_or_s12_vmall) {
 // bit is above 31 is encoded with SCALE 31: issue 10, defect 9).
 TEST(smmuv3_tlbi, range_needing_more_than_max_commands_falls_back_to_the_asid) {
   const smmu::command_list l =
-      smmu::make_tlbi(leaf_flush(0, (std::uint64_t{1} << 56) - 1), s1_4k());
+      smmu::make_tlbi<a4k>(leaf_flush(0, (std::uint64_t{1} << 56) - 1), s1_4k());
   ASSERT_EQ(l.count, 1u);
   EXPECT_EQ(l.cmd[0].dw[0] & 0xff, smmu::op_tlbi_nh_asid);
 }
@@ -260,7 +261,7 @@ TEST(smmuv3_tlbi, range_needing_more_than_max_commands_falls_back_to_the_asid) {
 TEST(smmuv3_tlbi, without_range_support_one_command_per_smallest_changed_entry) {
   smmu::params p = s1_4k();
   p.range = false;
-  const smmu::command_list l = smmu::make_tlbi(leaf_flush(0x200000, 0x5fffff, 0b10), p);
+  const smmu::command_list l = smmu::make_tlbi<a4k>(leaf_flush(0x200000, 0x5fffff, 0b10), p);
   ASSERT_EQ(l.count, 2u);  // two 2M blocks
   EXPECT_EQ(l.cmd[0].dw[1], 0x200001ull);
   EXPECT_EQ(l.cmd[1].dw[1], 0x400001ull);
@@ -268,14 +269,14 @@ TEST(smmuv3_tlbi, without_range_support_one_command_per_smallest_changed_entry) 
 
 TEST(smmuv3_tlbi, commands_cover_exactly_every_random_granule_range) {
   std::mt19937_64 rng(8);
-  for (const unsigned g : {12u, 14u, 16u}) {
-    smmu::params p = s1_4k();
-    p.granule_lg2 = g;
+  const auto run = [&]<class Format>() {
+    constexpr unsigned g = Format::granule_lg2;
+    const smmu::params p = s1_4k();
     for (int i = 0; i < 5000; ++i) {
       const std::uint64_t va = (rng() & ((std::uint64_t{1} << 48) - 1)) >> g << g;
       const std::uint64_t granules = 1 + rng() % (std::uint64_t{1} << (rng() % 20));
       const std::uint64_t last = va + (granules << g) - 1;
-      const smmu::command_list l = smmu::make_tlbi(leaf_flush(va, last), p);
+      const smmu::command_list l = smmu::make_tlbi<Format>(leaf_flush(va, last), p);
       ASSERT_GE(l.count, 1u);
       std::uint64_t next = va;
       for (unsigned k = 0; k < l.count; ++k) {
@@ -285,7 +286,10 @@ TEST(smmuv3_tlbi, commands_cover_exactly_every_random_granule_range) {
       }
       ASSERT_EQ(next, last + 1) << "exactly the range, nothing past it";
     }
-  }
+  };
+  run.template operator()<genpt::armv8_4k_s1>();
+  run.template operator()<genpt::armv8_16k_s1>();
+  run.template operator()<genpt::armv8_64k_s1>();
 }
 
 // ======================================================== sink adapters ==
@@ -299,7 +303,7 @@ TEST(command_sinks, each_sink_submits_the_builders_commands) {
   EXPECT_EQ(a[0], amd::make_inv_pages(leaf_flush(0x1000, 0x1fff), {1}));
 
   std::vector<smmu::command> s;
-  smmu::sink<std::function<void(const smmu::command&)>> ss{s1_4k(),
+  smmu::sink<a4k, std::function<void(const smmu::command&)>> ss{s1_4k(),
                                                              [&](const auto& c) { s.push_back(c); }};
   ss.flush(leaf_flush(0x1000, 0x21fff));
   EXPECT_EQ(s.size(), 2u);

@@ -21,10 +21,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "amdv1_configs.hpp"
 #include "genpt/format/armv8.hpp"
 #include "genpt/page_table.hpp"
 #include "support/format_configs.hpp"
+#include "support/typed_configs.hpp"
 #include "support/sim_iotlb.hpp"
 #include "support/table_helpers.hpp"
 
@@ -342,37 +342,27 @@ REGISTER_TYPED_TEST_SUITE_P(iotlb_sim, flush_range_leaves_no_stale_entry_after_s
                             no_gaps_never_invalidates_unchanged_va,
                             queued_gather_leaves_no_stale_entry_after_its_flush_all);
 
-// ARMv8 configurations for this suite (granule, stage, VA, OA).
-template <unsigned G, unsigned S, unsigned Va, unsigned Oa>
-struct armv8_sim_config : genpt::test::alloc_for_oa<Oa> {  // low_oa_levels below 48 bits
-  using format = genpt::armv8<G, S>;
-  static typename format::config config() {
-    typename format::config c;
-    c.va_lg2 = Va;
-    c.oa_lg2 = Oa;
-    return c;
-  }
-  static std::vector<genpt::test::va_window> windows() { return genpt::test::low_windows(Va); }
-};
-struct armv8_4k_s1_48 : armv8_sim_config<12, 1, 48, 48> {
-  static constexpr const char* name = "armv8_4k_s1_48";
-};
-struct armv8_16k_s2_40 : armv8_sim_config<14, 2, 40, 40> {
-  static constexpr const char* name = "armv8_16k_s2_40";
-};
-struct armv8_64k_s1_48 : armv8_sim_config<16, 1, 48, 48> {
-  static constexpr const char* name = "armv8_64k_s1_48";
-};
+/// True unless the config opts out (`static constexpr bool iotlb_sim = false`).
+template <class Config>
+constexpr bool sim_runs() {
+  if constexpr (requires { Config::iotlb_sim; })
+    return static_cast<bool>(Config::iotlb_sim);
+  else
+    return true;
+}
+template <class Config>
+struct in_iotlb_sim : std::bool_constant<sim_runs<Config>()> {};
+/// The configs of list L the simulation runs, as ::testing::Types.
+template <class L>
+using sim_types = genpt::test::gtest_types<genpt::test::filter_configs<in_iotlb_sim, L>>;
 
-using x86_64_configs = ::testing::Types<genpt::test::x86_64_4level, genpt::test::x86_64_5level,
-                                        genpt::test::x86_64_4level_low47>;
-INSTANTIATE_TYPED_TEST_SUITE_P(x86_64, iotlb_sim, x86_64_configs, genpt::test::config_names);
-
-using amdv1_configs = ::testing::Types<genpt::test::amdv1_mode3, genpt::test::amdv1_mode6,
-                                       genpt::test::amdv1_dynamic>;
-INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, iotlb_sim, amdv1_configs, genpt::test::config_names);
-
-using armv8_configs = ::testing::Types<armv8_4k_s1_48, armv8_16k_s2_40, armv8_64k_s1_48>;
-INSTANTIATE_TYPED_TEST_SUITE_P(armv8, iotlb_sim, armv8_configs, genpt::test::config_names);
+// Every config of every format (support/format_configs.hpp) that has table
+// pointers to cache, one instantiation per format.
+using x86_64_types = sim_types<genpt::test::x86_64_configs>;
+INSTANTIATE_TYPED_TEST_SUITE_P(x86_64, iotlb_sim, x86_64_types, genpt::test::config_names);
+using amdv1_types = sim_types<genpt::test::amdv1_configs>;
+INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, iotlb_sim, amdv1_types, genpt::test::config_names);
+using armv8_types = sim_types<genpt::test::armv8_configs>;
+INSTANTIATE_TYPED_TEST_SUITE_P(armv8, iotlb_sim, armv8_types, genpt::test::config_names);
 
 }  // namespace

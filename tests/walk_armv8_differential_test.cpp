@@ -28,6 +28,7 @@
 #include "genpt/page_table.hpp"
 #include "genpt/walk/walk.hpp"
 #include "support/format_configs.hpp"
+#include "support/typed_configs.hpp"
 #include "support/reference_model.hpp"
 
 namespace {
@@ -39,62 +40,11 @@ using genpt::prot;
 using genpt::test::va_window;
 using std::uint64_t;
 
-/// One ARMv8 configuration (as tests/armv8_conformance_test.cpp).
-template <unsigned G, unsigned S, unsigned Va, unsigned Oa, unsigned Features>
-struct armv8_config {
-  using format = genpt::armv8<G, S>;
-  static typename format::config config() {
-    typename format::config c;
-    c.va_lg2 = Va;
-    c.oa_lg2 = Oa;
-    c.features = Features;
-    return c;
-  }
-  static std::vector<va_window> windows() {
-    return (Features & format::ttbr1) ? genpt::test::high_windows(Va)
-                                      : genpt::test::low_windows(Va);
-  }
-};
+using genpt::test::a16k_s2_48_dbm;
+using genpt::test::a4k_s1_48_dbm;
 
-#define GENPT_ARMV8_CONFIG(name_, G, S, Va, Oa, F) \
-  struct name_ : armv8_config<G, S, Va, Oa, F> {   \
-    static constexpr const char* name = #name_;    \
-  }
-
-using s1_4k = genpt::armv8<12, 1>;
-using s1_16k = genpt::armv8<14, 1>;
-using s1_64k = genpt::armv8<16, 1>;
-using s2_64k = genpt::armv8<16, 2>;
-
-GENPT_ARMV8_CONFIG(a4k_s1_48, 12, 1, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a4k_s1_39_ttbr1, 12, 1, 39, 40, s1_4k::ttbr1);
-GENPT_ARMV8_CONFIG(a4k_s1_32, 12, 1, 32, 36, 0);
-GENPT_ARMV8_CONFIG(a4k_s1_52_lpa2, 12, 1, 52, 52, s1_4k::lpa2);
-GENPT_ARMV8_CONFIG(a16k_s1_48, 14, 1, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a16k_s1_47_ttbr1, 14, 1, 47, 44, s1_16k::ttbr1);
-GENPT_ARMV8_CONFIG(a16k_s1_52_lpa2, 14, 1, 52, 52, s1_16k::lpa2);
-GENPT_ARMV8_CONFIG(a64k_s1_48, 16, 1, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a64k_s1_52_lva, 16, 1, 52, 52, s1_64k::lva | s1_64k::lpa);
-GENPT_ARMV8_CONFIG(a64k_s1_42_ttbr1, 16, 1, 42, 48, s1_64k::ttbr1);
-GENPT_ARMV8_CONFIG(a4k_s2_40, 12, 2, 40, 40, 0);
-GENPT_ARMV8_CONFIG(a4k_s2_48, 12, 2, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a4k_s2_25, 12, 2, 25, 32, 0);
-GENPT_ARMV8_CONFIG(a16k_s2_40, 14, 2, 40, 42, 0);
-GENPT_ARMV8_CONFIG(a16k_s2_48, 14, 2, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a64k_s2_48, 16, 2, 48, 48, 0);
-GENPT_ARMV8_CONFIG(a64k_s2_30, 16, 2, 30, 40, 0);
-GENPT_ARMV8_CONFIG(a64k_s2_52_lpa, 16, 2, 52, 52, s2_64k::lpa);
-// Hardware dirty state: DBM on writable leaves, HA = HD = 1.
-GENPT_ARMV8_CONFIG(a4k_s1_48_dbm, 12, 1, 48, 48, s1_4k::dbm);
-GENPT_ARMV8_CONFIG(a16k_s2_48_dbm, 14, 2, 48, 48, genpt::armv8_16k_s2::dbm);
-
-#undef GENPT_ARMV8_CONFIG
-
-using configs =
-    ::testing::Types<a4k_s1_48, a4k_s1_39_ttbr1, a4k_s1_32, a4k_s1_52_lpa2, a16k_s1_48,
-                     a16k_s1_47_ttbr1, a16k_s1_52_lpa2, a64k_s1_48, a64k_s1_52_lva,
-                     a64k_s1_42_ttbr1, a4k_s2_40, a4k_s2_48, a4k_s2_25, a16k_s2_40, a16k_s2_48,
-                     a64k_s2_48, a64k_s2_30, a64k_s2_52_lpa, a4k_s1_48_dbm, a16k_s2_48_dbm>;
+/// Every ARMv8 config (support/format_configs.hpp).
+using configs = genpt::test::gtest_types<genpt::test::armv8_configs>;
 
 /// An aligned block for arena_levels (1 MiB: the largest table's size).
 struct block {
@@ -267,7 +217,7 @@ TYPED_TEST(walk_armv8_differential, WalkerAgreesWithIovaToPhysAndModel) {
 // read_and_clear_dirty then reports that entry.
 template <class Config>
 class walk_armv8_dirty : public ::testing::Test {};
-using dbm_configs = ::testing::Types<a4k_s1_48_dbm, a16k_s2_48_dbm>;
+using dbm_configs = ::testing::Types<a4k_s1_48_dbm, a16k_s2_48_dbm>;  // from format_configs.hpp
 TYPED_TEST_SUITE(walk_armv8_dirty, dbm_configs, genpt::test::config_names);
 
 TYPED_TEST(walk_armv8_dirty, SetAdWriteIsSeenByReadAndClearDirty) {

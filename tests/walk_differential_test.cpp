@@ -2,7 +2,7 @@
 // genpt's own tables, and over corrupted images.
 //
 // Differential: for every format configuration of the typed suites
-// (support/format_configs.hpp, amdv1_configs.hpp), a table is built with
+// (support/format_configs.hpp), a table is built with
 // page_table over arena_levels (public interface only) from random maps of
 // every page size and random unmaps; then, for random vas inside and
 // around the entries, walk<Format> over the arena's memory must agree with
@@ -30,11 +30,11 @@
 #include <random>
 #include <vector>
 
-#include "amdv1_configs.hpp"
 #include "genpt/alloc/arena_levels.hpp"
 #include "genpt/page_table.hpp"
 #include "genpt/walk/walk.hpp"
 #include "support/format_configs.hpp"
+#include "support/typed_configs.hpp"
 #include "support/reference_model.hpp"
 
 namespace {
@@ -328,10 +328,10 @@ class walk_differential : public ::testing::Test {
   }
 };
 
-using configs = ::testing::Types<genpt::test::x86_64_4level, genpt::test::x86_64_5level,
-                                 genpt::test::x86_64_4level_low47, genpt::test::x86_64_4level_encrypted,
-                                 genpt::test::amdv1_mode2, genpt::test::amdv1_mode3, genpt::test::amdv1_mode6,
-                                 genpt::test::amdv1_mode4_encrypted, genpt::test::amdv1_dynamic>;
+// Every x86_64 and AMDv1 config (support/format_configs.hpp); ARMv8 has
+// its own walker test (walk_armv8_differential_test.cpp).
+using configs = genpt::test::gtest_types<
+    genpt::test::concat_configs_t<genpt::test::x86_64_configs, genpt::test::amdv1_configs>>;
 TYPED_TEST_SUITE(walk_differential, configs, genpt::test::config_names);
 
 // Every genpt-built translation reads the same through the spec walker.

@@ -6,9 +6,7 @@
 //   fmt::format("{}", genpt::prot::read | genpt::prot::mmio)  "read|mmio"
 //   fmt::format("{}", genpt::entry_kind::leaf)             "leaf"
 //   fmt::format("{}", genpt::pgsizes{info.pgsize_bitmap})  "4K|2M|1G"
-//   fmt::format("{}", x86_64::attrs{.write = true})        "write"
-//   fmt::format("{}", amdv1::attrs{.read = true})          "read"
-//   fmt::format("{}", armv8_4k_s1::attrs{...})             "attr1|el0|ro|osh|af|ng|dbm"
+//   fmt::format("{}", attrs)                               "write|user|accessed"
 //   genpt::dump(pt)                                        the whole tree
 //   genpt::dump(pt, va, len)                               items over [va, va + len)
 //
@@ -25,7 +23,13 @@
 // item's index in its table, the spec name of its level
 // (Format::level_name), the va range it translates (first..last, both
 // inclusive), its raw descriptor, then "table" or, for a leaf, the entry
-// size, the oa and the attributes (via fmt::formatter<Format::attrs>).
+// size, the oa and the attributes.
+//
+// Attributes: any format's attrs print as the fields its
+// attrs::for_each_field hands over (format_traits::for_each_attr_field), in
+// that order, joined by "|": a flag's name when it is set, a number as its
+// name and value (attr_number); "none" when nothing is printed. Nothing
+// here knows a format: a new format dumps with no edit to this file.
 //
 // Folding: consecutive leaf items at one level whose oa advances by exactly
 // the item size and whose attributes are equal print as one line
@@ -54,9 +58,6 @@
 #include "genpt/core/log2.hpp"
 #include "genpt/core/result.hpp"
 #include "genpt/core/types.hpp"
-#include "genpt/format/amdv1.hpp"
-#include "genpt/format/armv8.hpp"
-#include "genpt/format/x86_64.hpp"
 
 namespace genpt {
 
@@ -87,6 +88,33 @@ struct flag_joiner {
   }
   std::string take() { return out.empty() ? std::string("none") : std::move(out); }
 };
+
+/// The visitor of format_traits::for_each_attr_field: joins the fields to
+/// print as "a|b|c" ("none" when none is).
+struct attr_joiner : flag_joiner {
+  /// A bool field: its name when set.
+  void flag(const char* name, bool set) { add(set, name); }
+  /// A numeric field: its name then its value, as `how` says.
+  void number(const char* name, std::uint64_t value, attr_number how) {
+    switch (how) {
+      case attr_number::dec: add(true, fmt::format("{}{}", name, value)); break;
+      case attr_number::hex: add(true, fmt::format("{}{:x}", name, value)); break;
+      case attr_number::dec_nonzero: add(value != 0, fmt::format("{}{}", name, value)); break;
+    }
+  }
+};
+
+/// A format's leaf attributes as text: "write|user", "attr1|el0|af"; "none".
+template <class Format>
+std::string attrs_text(const typename Format::attrs& a) {
+  attr_joiner j;
+  format_traits<Format>::for_each_attr_field(a, j);
+  return j.take();
+}
+
+/// True for attrs that list their fields (attrs::for_each_field).
+template <class A>
+concept listed_attrs = requires(const A& a, attr_joiner& j) { a.for_each_field(j); };
 
 }  // namespace detail
 
@@ -159,115 +187,19 @@ struct fmt::formatter<genpt::pgsizes> : fmt::formatter<std::string_view> {
   }
 };
 
-/// The x86-64 leaf attributes that are set, in this order:
-/// "write|user|pwt|pcd|pat|global|noexec|accessed|dirty|encrypted";
-/// "none" for a read-only supervisor leaf with nothing else set.
-template <>
-struct fmt::formatter<genpt::x86_64::attrs> : fmt::formatter<std::string_view> {
+/// Any format's leaf attributes, as the fields its attrs::for_each_field
+/// lists: "write|user|accessed", "attr1|el0|ro|ish|af|ng|dbm",
+/// "memattrf|read|write|ish|af|dbm"; "none" when nothing is set.
+template <class A>
+  requires genpt::detail::listed_attrs<A>
+struct fmt::formatter<A> : fmt::formatter<std::string_view> {
   template <class FormatContext>
-  auto format(const genpt::x86_64::attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    genpt::detail::flag_joiner j;
-    j.add(a.write, "write");
-    j.add(a.user, "user");
-    j.add(a.pwt, "pwt");
-    j.add(a.pcd, "pcd");
-    j.add(a.pat, "pat");
-    j.add(a.global, "global");
-    j.add(a.noexec, "noexec");
-    j.add(a.accessed, "accessed");
-    j.add(a.dirty, "dirty");
-    j.add(a.encrypted, "encrypted");
+  auto format(const A& a, FormatContext& ctx) const -> decltype(ctx.out()) {
+    genpt::detail::attr_joiner j;
+    a.for_each_field(j);
     return fmt::formatter<std::string_view>::format(j.take(), ctx);
   }
 };
-
-/// The AMDv1 leaf attributes that are set, in this order:
-/// "read|write|force_coherent|untranslated_only|accessed|dirty|encrypted";
-/// "none" when nothing is set.
-template <>
-struct fmt::formatter<genpt::amdv1::attrs> : fmt::formatter<std::string_view> {
-  template <class FormatContext>
-  auto format(const genpt::amdv1::attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    genpt::detail::flag_joiner j;
-    j.add(a.read, "read");
-    j.add(a.write, "write");
-    j.add(a.force_coherent, "force_coherent");
-    j.add(a.untranslated_only, "untranslated_only");
-    j.add(a.accessed, "accessed");
-    j.add(a.dirty, "dirty");
-    j.add(a.encrypted, "encrypted");
-    return fmt::formatter<std::string_view>::format(j.take(), ctx);
-  }
-};
-
-namespace genpt::detail {
-
-/// SH[1:0] as the Arm ARM names it; "" for non-shareable (0).
-inline std::string_view armv8_sh_name(unsigned sh) {
-  switch (sh) {
-    case 0: return "";
-    case 2: return "osh";
-    case 3: return "ish";
-    default: return "sh1";  // reserved
-  }
-}
-
-/// ARMv8 stage 1 leaf attributes: "attr<AttrIndx>" first, then the fields
-/// that are set: ns, el0 (AP[1]), ro (AP[2]), osh/ish (SH), af, ng, dbm,
-/// pxn, uxn. For example "attr1|el0|ro|ish|af|ng|dbm".
-struct armv8_s1_attrs_formatter : fmt::formatter<std::string_view> {
-  template <class Attrs, class FormatContext>
-  auto format(const Attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    flag_joiner j;
-    j.out = fmt::format("attr{}", a.attr_index);
-    j.add(a.ns, "ns");
-    j.add(a.el0, "el0");
-    j.add(a.read_only, "ro");
-    j.add(a.sh != 0, armv8_sh_name(a.sh));
-    j.add(a.af, "af");
-    j.add(a.ng, "ng");
-    j.add(a.dbm, "dbm");
-    j.add(a.pxn, "pxn");
-    j.add(a.uxn, "uxn");
-    return fmt::formatter<std::string_view>::format(j.take(), ctx);
-  }
-};
-
-/// ARMv8 stage 2 leaf attributes: "memattr<MemAttr in hex>" first, then
-/// read and write (S2AP), osh/ish (SH), af, dbm, and "xn<XN>" when XN is
-/// not 0. For example "memattrf|read|write|ish|af|dbm".
-struct armv8_s2_attrs_formatter : fmt::formatter<std::string_view> {
-  template <class Attrs, class FormatContext>
-  auto format(const Attrs& a, FormatContext& ctx) const -> decltype(ctx.out()) {
-    flag_joiner j;
-    j.out = fmt::format("memattr{:x}", a.mem_attr);
-    j.add(a.read, "read");
-    j.add(a.write, "write");
-    j.add(a.sh != 0, armv8_sh_name(a.sh));
-    j.add(a.af, "af");
-    j.add(a.dbm, "dbm");
-    const std::string xn = fmt::format("xn{}", a.xn);
-    j.add(a.xn != 0, xn);
-    return fmt::formatter<std::string_view>::format(j.take(), ctx);
-  }
-};
-
-}  // namespace genpt::detail
-
-// The attrs of every armv8 instance (a nested type of a class template
-// cannot be matched by a partial specialization, so each is named).
-template <>
-struct fmt::formatter<genpt::armv8<12, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
-template <>
-struct fmt::formatter<genpt::armv8<14, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
-template <>
-struct fmt::formatter<genpt::armv8<16, 1>::attrs> : genpt::detail::armv8_s1_attrs_formatter {};
-template <>
-struct fmt::formatter<genpt::armv8<12, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
-template <>
-struct fmt::formatter<genpt::armv8<14, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
-template <>
-struct fmt::formatter<genpt::armv8<16, 2>::attrs> : genpt::detail::armv8_s2_attrs_formatter {};
 
 namespace genpt {
 
@@ -379,7 +311,7 @@ class dumper {
     fmt::format_to(std::back_inserter(out_), " {:#018x} {} oa {:#018x}", f.it.word,
                    size_name(f.entry_lg2), f.oa);
     if (run_n_ > 1) fmt::format_to(std::back_inserter(out_), "..{:#018x}", run_last_.oa + item_max);
-    fmt::format_to(std::back_inserter(out_), " {}\n", f.a);
+    fmt::format_to(std::back_inserter(out_), " {}\n", attrs_text<format>(f.a));
     run_n_ = 0;
   }
 
@@ -398,44 +330,21 @@ class dumper {
 /// A readable dump of every non-empty item of `pt` overlapping
 /// [va, va + len): see the top of genpt/fmt.hpp for the format.
 /// Empty string when nothing is mapped there or the range is bad.
-/// Requires fmt::formatter<PageTable::format_type::attrs>.
 template <class PageTable>
 std::string dump(const PageTable& pt, va_t va, std::uint64_t len, const dump_options& opt = {}) {
-  using attrs = typename PageTable::format_type::attrs;
-  static_assert(fmt::is_formattable<attrs>::value,
-                "genpt::dump needs a fmt::formatter for the format's attrs");
   detail::dumper<PageTable> d(pt, opt);
   pt.for_each_item(va, len, [&](const item_view& it) { d.item(it); });
   return d.finish();
 }
 
-/// A readable dump of the whole table: every va range the table decodes
-/// (for a sign-extended layout, the lower half then the upper half).
+/// A readable dump of the whole table: every window of pt.windows() (for a
+/// sign-extended layout, the lower half then the upper half).
 /// Reads the table through page_table, which trusts its own memory: for a
 /// table someone else built use genpt/walk/tree.hpp or genpt-decode.
 template <class PageTable>
 std::string dump(const PageTable& pt, const dump_options& opt = {}) {
-  using traits = format_traits<typename PageTable::format_type>;
-  const auto& p = pt.params();
-  const unsigned span = traits::top_span_lg2(p, pt.info().top_level);
-  // Ranges of at most 2^63 bytes each, so len never overflows.
-  const unsigned half = span > 63 ? 63 : span;
-  const std::uint64_t len = log2_to_int(half);
   std::string out;
-  switch (p.layout) {
-    case va_layout::low:
-      out = dump(pt, 0, len, opt);
-      if (span > 63) out += dump(pt, len, len, opt);
-      break;
-    case va_layout::sign_extend:
-      out = dump(pt, 0, log2_to_int(span - 1), opt);
-      out += dump(pt, ~log2_to_max_int(span - 1), log2_to_int(span - 1), opt);
-      break;
-    case va_layout::high:
-      if (span > 63) out = dump(pt, 0, len, opt);
-      out += dump(pt, ~log2_to_max_int(half), len, opt);
-      break;
-  }
+  for (const va_window& w : pt.windows()) out += dump(pt, w.va, w.len, opt);
   return out;
 }
 

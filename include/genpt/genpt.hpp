@@ -31,6 +31,8 @@
 #include "genpt/flush/gather.hpp"
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
+#include "genpt/format/riscv.hpp"
+#include "genpt/format/vtd_ss.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
 #include "genpt/version.hpp"

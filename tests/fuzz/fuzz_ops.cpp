@@ -318,8 +318,12 @@ class ops_run {
       GENPT_FUZZ_CHECK(!w.ok, va, w.t.oa);
       return;
     }
-    if (!w.ok) {  // a write-only entry the walker may not write without set_ad (Arm DBM clean)
-      GENPT_FUZZ_CHECK(no_read && w.f.kind == genpt::fault_kind::permission, va,
+    if (!w.ok) {  // a write-only entry the walker may not write without set_ad: Arm DBM
+                  // clean (permission), RISC-V without Svadu, whose W-only entries are
+                  // R+W with D = 0 (a page fault, reported as access_flag)
+      GENPT_FUZZ_CHECK(no_read && (w.f.kind == genpt::fault_kind::permission ||
+                                   w.f.kind == genpt::fault_kind::access_flag),
+                       va,
                        static_cast<unsigned>(w.f.kind), w.f.item_oa, w.f.word);
       return;
     }

@@ -4,10 +4,13 @@
 //
 // Input: a configuration selector (tests/fuzz/fuzz_support.hpp: x86_64
 // 4/5-level, AMDv1 modes, ARMv8 granules 4K/16K/64K at stage 1 and 2,
-// TTBR1, LPA/LPA2/LVA, DBM), register variations (x86 CR0.WP, SMEP, SMAP,
+// TTBR1, LPA/LPA2/LVA, DBM, RISC-V Sv39/48/57 and their x4 G-stage, VT-d
+// second stage and EPT), register variations (x86 CR0.WP, SMEP, SMAP,
 // AC, NXE, 1G pages, MAXPHYADDR, C-bit; AMD DTE Mode 0..7, IR, IW, HAD,
 // OA width; ARM HA, HD, HPD, WXN, PAN, XNX, TnSZ, SL0/SL2, PS, DS, LPA,
-// LVA, TTBR1), a base oa, a root oa, up to 8 (va, access, set_ad), and a
+// LVA, TTBR1; RISC-V MODE incl. Bare and reserved, G-stage, Svnapot,
+// Svpbmt, ADUE, SUM, MXR; VT-d / EPT walk length, widths, A/D, execute,
+// snoop, execute-only, 2M / 1G support), a base oa, a root oa, up to 8 (va, access, set_ad), and a
 // table image: the rest of the input as raw bytes, or a sparse list of
 // (word index, value) over a zeroed block of a chosen size.
 //
@@ -16,17 +19,20 @@
 // so AddressSanitizer reports any read outside it. Checked for every walk:
 //  * the result is a translation or a fault, and the same twice over;
 //  * a translation: size_lg2 in [12, 64], the oa's low size_lg2 bits equal
-//    the va's, the oa below 2^52, the level within the format's levels;
+//    the va's, the oa below 2^52 (RISC-V 2^56; not for AMD mode 0 or
+//    RISC-V Bare), the level within the format's levels;
 //  * a fault: a known kind, level within the format's levels, and the
 //    descriptor it names is the word the image holds at item_oa;
 //  * with set_ad (over a word copy of the image that keeps what earlier
 //    set_ad walks wrote): the walk ends as a read-only walk of the same
 //    words does when that one translates (same oa, size, level), and every
 //    word it writes changes only the format's Accessed / Dirty bits (x86 /
-//    AMD bits 5, 6; Arm AF bit 10 and AP[2] / S2AP[1] bit 7), and only when
+//    AMD bits 5, 6; Arm AF bit 10 and AP[2] / S2AP[1] bit 7; RISC-V bits
+//    6, 7; VT-d / EPT bits 8, 9), and only when
 //    the walk translates.
 // Each va is walked with the access the input asks and as a write and a
-// user access too.
+// user access too, and its 45 neighbours (one of bits 12..56 flipped) with
+// the access asked.
 // A "build" variant (flag bits 4:2 = 0b100) maps arbitrary requests with page_table
 // over arena_levels and requires walk == iova_to_phys (and the leaf size
 // for_each_leaf reports) for the mapped vas and arbitrary ones.
@@ -75,6 +81,7 @@ struct walk_facts;
 template <>
 struct walk_facts<genpt::x86_64> {
   static constexpr unsigned max_level = 4;                           // PML5E
+  static constexpr unsigned oa_lg2 = 52;
   static constexpr std::uint64_t ad_bits = (1u << 5) | (1u << 6);    // SDM 4.8: A, D
   using regs = genpt::hw_walker<genpt::x86_64>::regs;
   static void vary(regs& r, std::uint8_t v1, std::uint8_t v2, reader&) {
@@ -95,6 +102,7 @@ struct walk_facts<genpt::x86_64> {
 template <>
 struct walk_facts<genpt::amdv1> {
   static constexpr unsigned max_level = 5;                           // AMD level 6
+  static constexpr unsigned oa_lg2 = 52;
   static constexpr std::uint64_t ad_bits = (1u << 5) | (1u << 6);    // PTE A, D
   using regs = genpt::hw_walker<genpt::amdv1>::regs;
   static void vary(regs& r, std::uint8_t v1, std::uint8_t v2, reader&) {
@@ -114,6 +122,7 @@ struct walk_facts<genpt::amdv1> {
 template <unsigned G, unsigned S>
 struct walk_facts<genpt::armv8<G, S>> {
   static constexpr unsigned max_level = 4;  // Arm level -1
+  static constexpr unsigned oa_lg2 = 52;
   // D8.5: AF (bit 10); DBM leaves made dirty clear AP[2] / set S2AP[1] (bit 7).
   static constexpr std::uint64_t ad_bits = (1u << 10) | (1u << 7);
   using regs = typename genpt::hw_walker<genpt::armv8<G, S>>::regs;
@@ -137,6 +146,51 @@ struct walk_facts<genpt::armv8<G, S>> {
     if (v2 & 64) r.ttbr1 = !r.ttbr1;
   }
 };
+
+template <>
+struct walk_facts<genpt::riscv> {
+  static constexpr unsigned max_level = 4;                           // Sv57 level 4
+  static constexpr unsigned oa_lg2 = 56;                             // 44-bit PPN (priv. spec 10.3.2)
+  static constexpr std::uint64_t ad_bits = (1u << 6) | (1u << 7);    // priv. spec 10.3.1: A, D
+  using regs = genpt::hw_walker<genpt::riscv>::regs;
+  static void vary(regs& r, std::uint8_t v1, std::uint8_t v2, reader&) {
+    if (!(v2 & 0x80)) return;
+    constexpr unsigned levels[] = {3, 4, 5, 0, 3, 4, 5, 1};  // 0: Bare; 1: a reserved MODE
+    r.levels = levels[v1 & 7];
+    r.g_stage = v1 & 8;
+    r.svnapot = v1 & 16;
+    r.svpbmt = v1 & 32;
+    r.adue = v1 & 64;
+    r.sum = v1 & 128;
+    r.mxr = v2 & 1;
+  }
+  static bool pass_through(const regs& r) { return r.levels == 0; }
+};
+
+template <bool Ept>
+struct vtd_ss_facts {
+  static constexpr unsigned max_level = 4;                           // 5-level PML5E
+  static constexpr unsigned oa_lg2 = 52;
+  static constexpr std::uint64_t ad_bits = (1u << 8) | (1u << 9);    // VT-d 9.8 / SDM 29.3.5: A, D
+  using regs = typename genpt::hw_walker<std::conditional_t<Ept, genpt::ept, genpt::vtd_ss>>::regs;
+  static void vary(regs& r, std::uint8_t v1, std::uint8_t v2, reader& in) {
+    if (!(v2 & 0x80)) return;
+    r.levels = 2 + v1 % 5;  // 2 and 6: no such AGAW / walk length
+    r.ad = v1 & 8;
+    r.exec = v1 & 16;
+    r.snoop = v1 & 32;
+    r.exec_only = v1 & 64;
+    r.page_2m = !(v1 & 128);
+    r.page_1g = !(v2 & 1);
+    if (v2 & 2) r.va_bits = in.u8() % 64;
+    if (v2 & 4) r.oa_bits = 32 + in.u8() % 21;
+  }
+  static bool pass_through(const regs&) { return false; }
+};
+template <>
+struct walk_facts<genpt::vtd_ss> : vtd_ss_facts<false> {};
+template <>
+struct walk_facts<genpt::ept> : vtd_ss_facts<true> {};
 
 /// Output addresses the image may start at (aligned and not).
 constexpr oa_t bases[] = {0,           0x1000,         0x10000,          0x200000,
@@ -170,7 +224,7 @@ void check_result(const walk_result& w, va_t va, const genpt::span_memory& mem, 
       const std::uint64_t low = (std::uint64_t{1} << t.size_lg2) - 1;
       GENPT_FUZZ_CHECK((t.oa & low) == (va & low), va, t.oa, t.size_lg2);
     }
-    if (!pass_through) GENPT_FUZZ_CHECK((t.oa >> 52) == 0, va, t.oa);
+    if (!pass_through) GENPT_FUZZ_CHECK((t.oa >> facts::oa_lg2) == 0, va, t.oa);
     GENPT_FUZZ_CHECK(t.level <= facts::max_level, va, t.level);
     return;
   }
@@ -228,7 +282,10 @@ void walk_image(reader& in, std::uint8_t v1, std::uint8_t v2, std::uint8_t v3) {
   if (size) std::memcpy(image.get(), bytes.data(), size);
   const genpt::span_memory mem(image.get(), size, base);
   bool pass_through = false;
-  if constexpr (std::is_same_v<format, genpt::amdv1>) pass_through = r.mode == 0;
+  if constexpr (std::is_same_v<format, genpt::amdv1>)
+    pass_through = r.mode == 0;
+  else if constexpr (requires { facts::pass_through(r); })
+    pass_through = facts::pass_through(r);
 
   // The set_ad walks share one word copy of the image (the rw memory's
   // host order); every write they make is logged and checked.
@@ -272,6 +329,16 @@ void walk_image(reader& in, std::uint8_t v1, std::uint8_t v2, std::uint8_t v3) {
         GENPT_FUZZ_CHECK(wa.ok, va, oa, old_word, new_word);
         GENPT_FUZZ_CHECK(((old_word ^ new_word) & ~facts::ad_bits) == 0, va, oa, old_word, new_word);
       }
+    }
+    // Its neighbours: one bit of the translated part flipped (bits 12..56:
+    // each index field of every level and granule, and the sign / range
+    // bits above), so the walk takes another item of the same image.
+    for (unsigned b = 12; b <= 56; ++b) {
+      const va_t near = va ^ (va_t{1} << b);
+      const access a{.write = (vas[i].flags & 1) != 0, .exec = (vas[i].flags & 2) != 0,
+                     .user = (vas[i].flags & 4) != 0};
+      check_result<format>(genpt::walk<format>(r, root, near, a, mem), near, mem, pass_through);
+      ++g_walks;
     }
   }
 }

@@ -15,10 +15,12 @@
 // The seed is fixed per config (reproducible in CI) and printed with every
 // failure; GENPT_RANDOM_SEED=<n> in the environment overrides it.
 // A config may set `static constexpr unsigned random_ops = N;` (default
-// 100000).
+// 100000), or `static constexpr bool random_model = false;` to stay out of
+// random_model_configs (with the reason next to it).
 //
 //   #include "support/random_model_suite.hpp"
-//   INSTANTIATE_TYPED_TEST_SUITE_P(my_format, random_model, my_configs,
+//   INSTANTIATE_TYPED_TEST_SUITE_P(my_format, random_model,
+//                                  genpt::test::random_model_types<my_configs>,
 //                                  genpt::test::config_names);
 #pragma once
 
@@ -37,9 +39,24 @@
 #include "support/format_configs.hpp"
 #include "support/reference_model.hpp"
 #include "support/table_helpers.hpp"
+#include "support/typed_configs.hpp"
 #include "support/walk_check.hpp"
 
 namespace genpt::test {
+
+/// True unless the config opts out (`static constexpr bool random_model = false`).
+template <class Config>
+constexpr bool random_model_runs() {
+  if constexpr (requires { Config::random_model; })
+    return static_cast<bool>(Config::random_model);
+  else
+    return true;
+}
+template <class Config>
+struct in_random_model : std::bool_constant<random_model_runs<Config>()> {};
+/// The configs of list L the random-model suite runs, as ::testing::Types.
+template <class L>
+using random_model_types = gtest_types<filter_configs<in_random_model, L>>;
 
 /// Operations per configuration: Config::random_ops, or 100000.
 template <class Config>

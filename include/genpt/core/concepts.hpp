@@ -45,13 +45,15 @@ struct iotlb_flush;
 //   attrs attrs_from_prot(prot, const params&)
 //   hw_info make_hw_info(oa_t root, unsigned top_level, const params&)
 //   const char* level_name(unsigned level, const params&)     spec name, for dumps
-// Optional (defaults in format_traits.hpp): item_lg2, table_lg2_at,
-//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa, prot_supported,
-//   may_grow_top.
-// Optional, detected where used: attrs_valid(attrs, params) (page_table's
-//   map/protect), root_fits(oa, params) (create), sw_bit_mask(params)
-//   (incoherent allocators), and the dirty hooks is_write_dirty /
-//   make_write_clean / make_write_dirty / dirty_supported (core/dirty.hpp).
+// Optional, each with its default in format_traits.hpp and nowhere else
+// (every caller goes through format_traits<F>): item_lg2, table_lg2_at,
+//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa,
+//   prot_supported, may_grow_top, root_fits, attrs_valid, sw_bit_mask, the
+//   dirty hooks is_write_dirty / make_write_clean / make_write_dirty /
+//   dirty_supported, the live-update hooks bbm_level / change_needs_bbm /
+//   nt_bit, and attrs::for_each_field (genpt/fmt.hpp's formatter and dumps).
+// Needed only by the SMMUv3 command builder (flush/commands.hpp):
+//   int spec_level(unsigned level)  the spec's lookup level (TTL).
 
 template <class F>
 concept format_has_types = requires {

@@ -107,7 +107,7 @@ struct cut_walk {
   template <unsigned L>
   live_rule rule_at() const noexcept {
     if (private_) return live_rule::one_step;  // a table no walker can reach yet
-    if (live.rule == live_rule::nt && (L == 0 || nt_bit<Format>(c.p) == 0)) return live_rule::bbm;
+    if (live.rule == live_rule::nt && (L == 0 || traits::nt_bit(c.p) == 0)) return live_rule::bbm;
     return live.rule;
   }
 
@@ -124,7 +124,7 @@ struct cut_walk {
   template <unsigned L>
   prepared prepare_size_change(live_rule rule, word_t* items, unsigned n, va_t e_va,
                                va_t e_last) noexcept {
-    const word_t nt = nt_bit<Format>(c.p);
+    const word_t nt = traits::nt_bit(c.p);
     prepared r{false, 0};
     for (unsigned k = 0; k < n; ++k) {
       // One read-modify-write each: a dirty bit the hardware sets up to
@@ -132,8 +132,8 @@ struct cut_walk {
       const word_t old = rule == live_rule::bbm ? exchange_item(items + k, word_t{0})
                                                 : or_item_relaxed(items + k, nt);
       if (k == 0) r.first = old & ~nt;
-      if constexpr (has_dirty_hooks<Format>) {
-        if (dirty_supported<Format>(c.p) && Format::is_write_dirty(old, c.p)) r.dirty = true;
+      if constexpr (traits::has_dirty_hooks) {
+        if (traits::dirty_supported(c.p) && traits::is_write_dirty(old, c.p)) r.dirty = true;
       }
     }
     clean_items(c.alloc, items, n);
@@ -143,10 +143,10 @@ struct cut_walk {
 
   /// True when some item of the n-item run at `first` is dirty.
   bool run_dirty(const word_t* first, unsigned n) const noexcept {
-    if constexpr (has_dirty_hooks<Format>) {
-      if (!dirty_supported<Format>(c.p)) return false;
+    if constexpr (traits::has_dirty_hooks) {
+      if (!traits::dirty_supported(c.p)) return false;
       for (unsigned k = 0; k < n; ++k)
-        if (Format::is_write_dirty(load_item(first + k), c.p)) return true;
+        if (traits::is_write_dirty(load_item(first + k), c.p)) return true;
     }
     return false;
   }
@@ -228,7 +228,7 @@ struct cut_walk {
       } else {
         // FEAT_BBM level 1 (D8.16.2): the block, marked nT, is invalidated
         // while it still translates; then the table replaces it in one step.
-        const word_t nt = nt_bit<Format>(c.p);
+        const word_t nt = traits::nt_bit(c.p);
         prepare_size_change<L>(rule, table + idx, 1, e_va, e_last);
         e = load_item(table + idx);
         errc r = ok;
@@ -254,7 +254,7 @@ struct cut_walk {
   void install_done(word_t* item) noexcept {
     if constexpr (cleaning_allocator<Alloc>) {
       clean_items(c.alloc, item, 1);
-      if (const word_t sw = sw_flush_done_bit<Format>(c.p)) or_item_release(item, sw);
+      if (const word_t sw = traits::sw_bit_mask(c.p)) or_item_release(item, sw);
     }
   }
 
@@ -275,8 +275,8 @@ struct cut_walk {
         // make_leaf(oa) is attribute bits | encode_oa(oa): compute the bits
         // once per size, not once per piece (a 1G cut writes 512 pieces).
         bits = Format::make_leaf(oa, sz, L, a, c.p) ^ traits::encode_oa(oa, c.p);
-        if constexpr (has_dirty_hooks<Format>) {
-          if (dirty) bits = Format::make_write_dirty(bits, c.p);
+        if constexpr (traits::has_dirty_hooks) {
+          if (dirty) bits = traits::make_write_dirty(bits, c.p);
         }
         bits_sz = sz;
       }
@@ -340,7 +340,7 @@ struct protect_walk {
       const va_t e_last = e.va + log2_to_max_int(e.size_lg2);
       const word_t d = Format::make_leaf(Format::entry_oa(e.word, lv, c.p), e.size_lg2, lv, a, c.p);
       const word_t step = traits::leaf_item_step(e.size_lg2, lv, c.p);
-      if (change_needs_bbm<Format>(e.word, d, c.p)) {
+      if (traits::change_needs_bbm(e.word, d, c.p)) {
         // A memory-type / shareability change: break-before-make (Arm ARM
         // D8.16.1), whatever the FEAT_BBM level. Invalidated here, so it
         // does not join the gather.

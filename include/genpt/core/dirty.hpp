@@ -4,7 +4,8 @@
 //   bool   is_write_dirty(word_t, const params&)     the hardware wrote through this item
 //   word_t make_write_clean(word_t, const params&)   the item, clean
 //   word_t make_write_dirty(word_t, const params&)   the item as the hardware dirties it
-// and optionally `bool dirty_supported(const params&)` (ARMv8 needs DBM).
+// and optionally `bool dirty_supported(const params&)` (ARMv8 needs DBM);
+// the walks reach them through format_traits (core/format_traits.hpp).
 // A contiguous entry is dirty when any of its items is (hardware may set
 // the bit in only one) and is cleaned in every item.
 #pragma once
@@ -27,25 +28,6 @@ struct dirty_flags {
 
 namespace detail {
 
-template <class Format>
-inline constexpr bool has_dirty_hooks = requires(typename Format::word_t e,
-                                                 const typename Format::params& p) {
-  { Format::is_write_dirty(e, p) } -> std::same_as<bool>;
-  { Format::make_write_clean(e, p) } -> std::same_as<typename Format::word_t>;
-  { Format::make_write_dirty(e, p) } -> std::same_as<typename Format::word_t>;
-};
-
-/// True when this table can track dirty state.
-template <class Format>
-constexpr bool dirty_supported(const typename Format::params& p) noexcept {
-  if constexpr (!has_dirty_hooks<Format>)
-    return false;
-  else if constexpr (requires { Format::dirty_supported(p); })
-    return Format::dirty_supported(p);
-  else
-    return true;
-}
-
 /// Reports the dirty entries of [va, last] to `sink` and cleans them; each
 /// cleaned entry goes to `out` as the walk goes, with the protocol of
 /// protect_walk (core/cut.hpp): a no-gaps policy never sees a hole, and
@@ -66,9 +48,9 @@ struct dirty_walk {
     leaf_windows<Alloc, word_t> written{c.alloc};  // cleaned per table, and before any flush
     auto on_leaf = [&](auto lv, const leaf_entry<Format>& e) {
       // e.word is items[0] as loaded: a single-item entry needs no reload.
-      bool dirty = Format::is_write_dirty(e.n == 1 ? e.word : load_item(e.items), c.p);
+      bool dirty = traits::is_write_dirty(e.n == 1 ? e.word : load_item(e.items), c.p);
       for (unsigned k = 1; k < e.n && !dirty; ++k)
-        dirty = Format::is_write_dirty(load_item(e.items + k), c.p);
+        dirty = traits::is_write_dirty(load_item(e.items + k), c.p);
       if (!dirty) return;
       const va_t e_last = e.va + log2_to_max_int(e.size_lg2);
       const va_t lo = e.va > req_va ? e.va : req_va;
@@ -91,8 +73,8 @@ struct dirty_walk {
   /// sets meanwhile: a compare-exchange loop rather than a plain store.
   void clean(word_t* item) const noexcept {
     word_t old = load_item(item);
-    while (Format::is_write_dirty(old, c.p) &&
-           !cas_item_relaxed(item, old, Format::make_write_clean(old, c.p))) {
+    while (traits::is_write_dirty(old, c.p) &&
+           !cas_item_relaxed(item, old, traits::make_write_clean(old, c.p))) {
     }
   }
 };

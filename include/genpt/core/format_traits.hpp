@@ -1,12 +1,16 @@
 // genpt/core/format_traits.hpp - the generic view of a format, with defaults.
 //
 // A format (see core/concepts.hpp for the full contract) declares only what
-// its hardware needs. format_traits<F> is what the walker and algorithms
-// call: each optional hook forwards to F when F declares it (detected with
-// `requires`), and otherwise supplies the default written here. A format
-// overrides a default just by declaring the hook.
+// its hardware needs. format_traits<F> is what the walker, the algorithms,
+// the facade and genpt/fmt.hpp call: each optional hook forwards to F when
+// F declares it (detected with `requires`), and otherwise supplies the
+// default written here. A format overrides a default just by declaring the
+// hook. This is the only place a default lives, and nothing outside
+// format_traits asks whether a format declares a hook
+// (docs/writing-a-format.md lists every hook and its default).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 
 #include "genpt/core/log2.hpp"
@@ -31,6 +35,60 @@ struct table_params {
   unsigned oa_lg2 = 0;     ///< OA bits an entry may use
   va_layout layout = va_layout::low;
   bool dynamic_top = false;  ///< the top may be raised by map (AMDv1)
+};
+
+/// One range of va a table decodes: [va, va + len). len is at most 2^63, so
+/// a whole 64-bit space takes two windows.
+struct va_window {
+  va_t va = 0;            ///< first va
+  std::uint64_t len = 0;  ///< bytes, 1 to 2^63
+};
+
+/// Every va a table decodes, in increasing va order: at most two windows
+/// (the two halves of a sign-extended table, or the two 2^63 halves of a
+/// 64-bit one). Iterable: `for (const va_window& w : windows)`.
+struct va_windows {
+  va_window window[2] = {};
+  unsigned count = 0;  ///< windows in use
+  constexpr const va_window* begin() const noexcept { return window; }
+  constexpr const va_window* end() const noexcept { return window + count; }
+};
+
+/// The va a table of `layout` decodes when its top spans `span_lg2` bits
+/// (1 to 64), as calls of for_each_leaf / for_each_item / dump can take
+/// them: low [0, 2^span - 1]; sign_extend [0, 2^(span-1) - 1] and
+/// [2^64 - 2^(span-1), 2^64 - 1]; high [2^64 - 2^span, 2^64 - 1].
+constexpr va_windows va_windows_of(va_layout layout, unsigned span_lg2) noexcept {
+  va_windows w;
+  const auto add = [&](va_t va, unsigned len_lg2) {
+    w.window[w.count++] = {va, log2_to_int(len_lg2)};
+  };
+  if (span_lg2 > 63 && layout != va_layout::sign_extend) {
+    add(0, 63);  // all 2^64 vas, whatever the layout
+    add(log2_to_int(63), 63);
+    return w;
+  }
+  switch (layout) {
+    case va_layout::low:
+      add(0, span_lg2);
+      break;
+    case va_layout::sign_extend:
+      add(0, span_lg2 - 1);
+      add(~log2_to_max_int(span_lg2 - 1), span_lg2 - 1);
+      break;
+    case va_layout::high:
+      add(~log2_to_max_int(span_lg2), span_lg2);
+      break;
+  }
+  return w;
+}
+
+/// How genpt/fmt.hpp shows one numeric attribute field (see
+/// format_traits::for_each_attr_field).
+enum class attr_number : std::uint8_t {
+  dec,          ///< the name, then the value in decimal, always ("attr1")
+  hex,          ///< the name, then the value in hex, always ("memattrf")
+  dec_nonzero,  ///< the name, then the value in decimal, when not 0 ("xn2")
 };
 
 template <class F>
@@ -142,6 +200,116 @@ struct format_traits {
     else
       return (p & ~(prot::read | prot::write)) == prot::none;
   }
+  /// The va windows of a table whose top is at `top_level` (every va it
+  /// decodes; a dynamic top decodes more as it grows).
+  static constexpr va_windows windows(const params& p, unsigned top_level) noexcept {
+    return va_windows_of(p.layout, top_span_lg2(p, top_level));
+  }
+  /// True when the hardware's root field can hold a top table at `oa`
+  /// (F::root_fits(oa, p), e.g. ARMv8 TTBR BADDR alignment). Default: a
+  /// table item one level above the top holds it exactly. The caller has
+  /// checked that the whole top lies below 2^oa_lg2.
+  static constexpr bool root_fits(oa_t oa, unsigned top_level, const params& p) noexcept {
+    if constexpr (requires { F::root_fits(oa, p); })
+      return F::root_fits(oa, p);
+    else
+      return F::table_oa(F::make_table(oa, top_level + 1, p), p) == oa;
+  }
+  /// True when map(attrs) / protect(attrs) may write `a`
+  /// (F::attrs_valid(a, p)); invalid_argument otherwise. Default: always.
+  static constexpr bool attrs_valid(const attrs& a, const params& p) noexcept {
+    if constexpr (requires { F::attrs_valid(a, p); })
+      return F::attrs_valid(a, p);
+    else
+      return true;
+  }
+  /// The software "cache flush done" bit of table items (F::sw_bit_mask(p)),
+  /// which cache-cleaning (incoherent) allocators need. Default 0: none, and
+  /// create() with such an allocator answers not_supported.
+  static constexpr word_t sw_bit_mask(const params& p) noexcept {
+    if constexpr (requires { F::sw_bit_mask(p); })
+      return F::sw_bit_mask(p);
+    else
+      return 0;
+  }
+
+  /// True when F declares the three dirty hooks is_write_dirty,
+  /// make_write_clean and make_write_dirty (word_t, const params&).
+  static constexpr bool has_dirty_hooks = requires(word_t e, const params& p) {
+    { F::is_write_dirty(e, p) } -> std::same_as<bool>;
+    { F::make_write_clean(e, p) } -> std::same_as<word_t>;
+    { F::make_write_dirty(e, p) } -> std::same_as<word_t>;
+  };
+  /// True when this table tracks dirty state: F has the dirty hooks and
+  /// F::dirty_supported(p) (ARMv8: DBM) where declared. Default: false
+  /// without the hooks, true with them.
+  static constexpr bool dirty_supported(const params& p) noexcept {
+    if constexpr (!has_dirty_hooks)
+      return false;
+    else if constexpr (requires { F::dirty_supported(p); })
+      return F::dirty_supported(p);
+    else
+      return true;
+  }
+  /// True when the hardware wrote through this leaf item. Default: false.
+  static constexpr bool is_write_dirty(word_t e, const params& p) noexcept {
+    if constexpr (has_dirty_hooks)
+      return F::is_write_dirty(e, p);
+    else
+      return false;
+  }
+  /// The leaf item with its dirty state cleared. Default: unchanged.
+  static constexpr word_t make_write_clean(word_t e, const params& p) noexcept {
+    if constexpr (has_dirty_hooks)
+      return F::make_write_clean(e, p);
+    else
+      return e;
+  }
+  /// The leaf item as the hardware dirties it. Default: unchanged.
+  static constexpr word_t make_write_dirty(word_t e, const params& p) noexcept {
+    if constexpr (has_dirty_hooks)
+      return F::make_write_dirty(e, p);
+    else
+      return e;
+  }
+
+  /// FEAT_BBM level the table relies on for a live size change
+  /// (F::bbm_level(p), core/bbm.hpp): 0 break-before-make, 1 via nT, 2 one
+  /// step. Default 2: every live descriptor changes in one step.
+  static constexpr unsigned bbm_level(const params& p) noexcept {
+    if constexpr (requires { F::bbm_level(p); })
+      return F::bbm_level(p);
+    else
+      return 2;
+  }
+  /// True when rewriting the valid leaf `old` as `neu` (same size and oa)
+  /// must break first whatever the bbm level (F::change_needs_bbm; ARMv8
+  /// memory type, shareability). Default: false.
+  static constexpr bool change_needs_bbm(word_t old, word_t neu, const params& p) noexcept {
+    if constexpr (requires { F::change_needs_bbm(old, neu, p); })
+      return F::change_needs_bbm(old, neu, p);
+    else
+      return false;
+  }
+  /// The nT bit of block descriptors, for bbm level 1 (F::nt_bit(p)).
+  /// Default 0: none (a level-1 size change then breaks first).
+  static constexpr word_t nt_bit(const params& p) noexcept {
+    if constexpr (requires { F::nt_bit(p); })
+      return F::nt_bit(p);
+    else
+      return 0;
+  }
+
+  /// Hands each attribute field of `a` to `v`, in print order, as
+  /// attrs::for_each_field(v) does where F's attrs declares it: a bool
+  /// field as v.flag(name, set) (printed as its name when set), a number
+  /// as v.number(name, value, attr_number) (genpt/fmt.hpp). Default: no
+  /// fields, so attrs print as "none".
+  template <class V>
+  static constexpr void for_each_attr_field(const attrs& a, V&& v) {
+    if constexpr (requires { a.for_each_field(v); }) a.for_each_field(v);
+  }
+
   /// Every leaf size the table can make (or grow to make), as a bitmap
   /// (bit n: 2^n bytes), limited to sizes below 2^oa_lg2.
   static constexpr std::uint64_t pgsize_bitmap(const params& p) noexcept {

@@ -53,17 +53,13 @@ constexpr bool table_reachable(oa_t oa, unsigned lg2, unsigned level,
 
 /// True when a top table of 2^lg2 bytes at `oa` can be the root of a table
 /// whose top is `top_level`: below 2^oa_lg2, and the root register holds it
-/// (the format's root_fits where it declares one, e.g. ARMv8 TTBR, else a
-/// table item one level up holds it).
+/// (format_traits::root_fits: e.g. ARMv8 TTBR, by default a table item one
+/// level up holds it).
 template <class Format>
 constexpr bool root_reachable(oa_t oa, unsigned lg2, unsigned top_level,
                               const typename Format::params& p) noexcept {
-  if constexpr (requires { Format::root_fits(oa, p); }) {
-    return log2_div(oa, p.oa_lg2) == 0 && log2_div(oa + log2_to_max_int(lg2), p.oa_lg2) == 0 &&
-           Format::root_fits(oa, p);
-  } else {
-    return table_reachable<Format>(oa, lg2, top_level + 1, p);
-  }
+  return log2_div(oa, p.oa_lg2) == 0 && log2_div(oa + log2_to_max_int(lg2), p.oa_lg2) == 0 &&
+         format_traits<Format>::root_fits(oa, top_level, p);
 }
 
 /// Returns one table to the allocator (it was never linked anywhere).
@@ -149,7 +145,7 @@ struct map_walk {
               // allocate() cleaned the child; now the item pointing to it,
               // then the SW bit tells racing walkers the path is clean.
               clean_items(c.alloc, s.item(), 1);
-              or_item_release(s.item(), sw_flush_done_bit<Format>(c.p));
+              or_item_release(s.item(), format_traits<Format>::sw_bit_mask(c.p));
             }
             break;
           }
@@ -157,7 +153,7 @@ struct map_walk {
             if constexpr (cleaning_allocator<Alloc>) {
               // No SW bit yet: its installer may still be cleaning it, so
               // clean it here too; this map's path is then visible on return.
-              if (!(s.entry & sw_flush_done_bit<Format>(c.p))) clean_items(c.alloc, s.item(), 1);
+              if (!(s.entry & format_traits<Format>::sw_bit_mask(c.p))) clean_items(c.alloc, s.item(), 1);
             }
             break;
         }

@@ -95,15 +95,6 @@ struct level_state {
 template <class Alloc>
 concept cleaning_allocator = requires(Alloc& a, const void* p, std::size_t n) { a.clean(p, n); };
 
-/// The format's software "cache flush done" bit in table items, 0 without one.
-template <class Format>
-constexpr typename Format::word_t sw_flush_done_bit(const typename Format::params& p) noexcept {
-  if constexpr (requires { Format::sw_bit_mask(p); })
-    return Format::sw_bit_mask(p);
-  else
-    return 0;
-}
-
 /// Cleans n items from p for a cleaning allocator; nothing otherwise.
 template <class Alloc, class Word>
 [[gnu::always_inline]] inline void clean_items(Alloc& a, const Word* p, std::size_t n) noexcept {

@@ -24,7 +24,10 @@
 //    invalidations (Arm SMMUv3 spec 4.4): exactly the range, split into
 //    commands of (NUM+1) * 2^SCALE granules; TTL when one leaf level
 //    changed; Leaf=1 when no table was removed; CMD_TLBI_NH_ASID (11h) /
-//    CMD_TLBI_S12_VMALL (28h) for a flush of everything.
+//    CMD_TLBI_S12_VMALL (28h) for a flush of everything. The table's
+//    geometry (granule, entry sizes, the spec's lookup level of each genpt
+//    level for TTL) comes from its format: make_tlbi<Format> and
+//    sink<Format, Submit> take the format of the tables the SMMU walks.
 //
 // Each sink also has flush_now(f) for break-before-make (core/bbm.hpp): the
 // same commands, then the queue's completion wait (AMD COMPLETION_WAIT 01h,
@@ -40,6 +43,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "genpt/core/format_traits.hpp"
 #include "genpt/flush/gather.hpp"
 
 namespace genpt {
@@ -168,12 +172,12 @@ struct dte_update {
 };
 
 /// IOTLB sink submitting one INVALIDATE_IOMMU_PAGES per flush, and one
-/// dte_update when a growable (amdv1 dynamic_top) table raises its top.
+/// dte_update when a growable (AMDv1 dynamic_top) table raises its top.
 /// `submit` must take both `const inv_pages_cmd&` and `const dte_update&`
 /// (noexcept): a sink that could not tell the driver about a new root is a
 /// compile error, not a table the IOMMU walks from a stale DTE. The
 /// overload is needed with any format (page_table instantiates growth for
-/// all); a table whose top cannot grow (x86_64 GCR3 tables, amdv1 without
+/// all); a table whose top cannot grow (x86-64 GCR3 tables, AMDv1 without
 /// dynamic_top) never calls it.
 /// Concurrency: as thread-safe as `submit`; page_table calls change_top
 /// under its growth lock, before the new top is published.
@@ -187,7 +191,7 @@ struct sink {
   /// The policy's invalidate-now hook: the command, then a COMPLETION_WAIT
   /// when Submit takes `const completion_wait_cmd&` (returning once the
   /// IOMMU stored wait_data). Only break-before-make formats call it
-  /// (ARMv8); x86_64 / AMDv1 tables never do, so a Submit without the
+  /// (ARMv8); x86-64 / AMDv1 tables never do, so a Submit without the
   /// wait overload stays valid for them.
   void flush_now(const iotlb_flush& f) noexcept {
     submit(make_inv_pages(f, params));
@@ -304,9 +308,10 @@ struct command {
   friend constexpr bool operator==(const command&, const command&) = default;
 };
 
+/// What the driver knows beyond the table's format: which command, the
+/// tags, and the SMMU's features.
 struct params {
   unsigned stage = 1;          ///< 1: CMD_TLBI_NH_VA by ASID+VMID; 2: CMD_TLBI_S2_IPA by VMID
-  unsigned granule_lg2 = 12;   ///< 12, 14 or 16: the table's translation granule
   std::uint16_t asid = 0;
   std::uint16_t vmid = 0;
   bool range = true;           ///< SMMU_IDR3.RIL: range invalidation and TTL supported
@@ -322,11 +327,21 @@ struct command_list {
 };
 
 namespace detail_smmu {
-/// Arm level (0..3) of generic level L: the level-0 leaf is Arm level 3.
-constexpr int arm_level(unsigned L) noexcept { return 3 - static_cast<int>(L); }
-/// Bytes one item of generic level L maps, log2 (VMSAv8-64, 8-byte descriptors).
-constexpr unsigned item_lg2(unsigned L, unsigned g) noexcept { return g + (g - 3) * L; }
+/// The TG field of a range command: the translation granule, 4K/16K/64K.
 constexpr unsigned tg_of(unsigned g) noexcept { return g == 12 ? 1u : g == 14 ? 2u : 3u; }
+
+/// The geometry the commands need, from the table's format: its granule,
+/// the VA bytes of one item per level (format_traits::item_lg2), and the
+/// spec's lookup level of each genpt level (Format::spec_level(L)).
+template <class Format>
+consteval bool check_format() {
+  static_assert(Format::granule_lg2 == 12 || Format::granule_lg2 == 14 || Format::granule_lg2 == 16,
+                "genpt::smmuv3: the format's granule must be 4K, 16K or 64K");
+  static_assert(requires(unsigned l) { { Format::spec_level(l) } -> std::convertible_to<int>; },
+                "genpt::smmuv3: the format needs `static constexpr int spec_level(unsigned level)` "
+                "(the lookup level TTL names)");
+  return true;
+}
 
 constexpr command invalidate_all(const params& p) noexcept {
   command c;
@@ -351,16 +366,27 @@ constexpr command by_address(const params& p, std::uint64_t addr, bool leaf) noe
   return c;
 }
 
+/// The genpt level whose leaves TTL `ttl` names: the inverse of
+/// Format::spec_level, or 0 when none does (never asked for ttl 0).
+template <class Format>
+constexpr unsigned level_of_ttl(unsigned ttl) noexcept {
+  for (unsigned L = 0; L <= Format::max_top_level; ++L)
+    if (Format::spec_level(L) == static_cast<int>(ttl)) return L;
+  return 0;
+}
+
 /// The TTL hint for f (0: none): exactly one leaf level changed, it has an
-/// encoding, and every removed table pointer lies above it (with Leaf=0 the
-/// SMMU drops table entries of the levels above TTL only).
+/// encoding (its lookup level is 1 to 3), and every removed table pointer
+/// lies above it (with Leaf=0 the SMMU drops table entries of the levels
+/// above TTL only).
+template <class Format>
 constexpr unsigned ttl_of(const iotlb_flush& f, const params& p) noexcept {
   if (std::popcount(unsigned{f.leaf_levels}) != 1) return 0;
   const unsigned L = static_cast<unsigned>(std::countr_zero(unsigned{f.leaf_levels}));
   if ((unsigned{f.table_levels} & ((2u << L) - 1)) != 0) return 0;
-  const int a = arm_level(L);
-  if (a < 1) return 0;                               // level 0: no encoding
-  if (a == 1 && p.granule_lg2 == 14 && !p.ds) return 0;  // reserved without DS
+  const int a = Format::spec_level(L);
+  if (a < 1 || a > 3) return 0;                                // level 0: no encoding
+  if (a == 1 && Format::granule_lg2 == 14 && !p.ds) return 0;  // reserved without DS
   return static_cast<unsigned>(a);
 }
 }  // namespace detail_smmu
@@ -373,11 +399,15 @@ constexpr unsigned ttl_of(const iotlb_flush& f, const params& p) noexcept {
 /// that level's entries), Leaf=1 when no table was
 /// removed. Without range support: one command per smallest changed entry.
 /// A flush of everything, or one needing more than max_commands (at most
-/// 16), is one CMD_TLBI_NH_ASID / CMD_TLBI_S12_VMALL.
+/// 16), is one CMD_TLBI_NH_ASID / CMD_TLBI_S12_VMALL. `Format` is the
+/// format of the tables the SMMU walks (its granule and levels).
+template <class Format>
 constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept {
   using namespace detail_smmu;
+  static_assert(detail_smmu::check_format<Format>());
+  using traits = format_traits<Format>;
   command_list out;
-  const unsigned g = p.granule_lg2;
+  constexpr unsigned g = Format::granule_lg2;
   const unsigned max_cmds = p.max_commands < 16 ? p.max_commands : 16;
   const auto all = [&] {
     out.count = 1;
@@ -389,8 +419,8 @@ constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept
   const std::uint64_t first = f.va >> g;
   const std::uint64_t granules = (f.last >> g) - first + 1;  // never wraps: g >= 12
   if (p.range) {
-    const unsigned ttl = ttl_of(f, p);
-    const unsigned ttl_align = ttl ? item_lg2(static_cast<unsigned>(3 - static_cast<int>(ttl)), g) : 0;
+    const unsigned ttl = ttl_of<Format>(f, p);
+    const unsigned ttl_align = ttl ? traits::item_lg2(level_of_ttl<Format>(ttl)) : 0;
     std::uint64_t left = granules;
     std::uint64_t addr = first << g;
     while (left != 0) {
@@ -422,7 +452,8 @@ constexpr command_list make_tlbi(const iotlb_flush& f, const params& p) noexcept
   }
   // No range invalidation: one address per smallest changed entry.
   const unsigned levels = unsigned{f.leaf_levels} | unsigned{f.table_levels};
-  const unsigned step_lg2 = levels ? item_lg2(static_cast<unsigned>(std::countr_zero(levels)), g) : g;
+  const unsigned step_lg2 =
+      levels ? traits::item_lg2(static_cast<unsigned>(std::countr_zero(levels))) : g;
   if (step_lg2 >= 64) return all();
   const std::uint64_t lo = f.va >> step_lg2;
   const std::uint64_t n = (f.last >> step_lg2) - lo + 1;
@@ -440,13 +471,13 @@ constexpr command make_cmd_sync() noexcept {
 }
 
 /// IOTLB sink submitting the commands of each flush (the driver follows
-/// them with a CMD_SYNC).
-template <class Submit>
+/// them with a CMD_SYNC), for tables of `Format`.
+template <class Format, class Submit>
 struct sink {
   smmuv3::params params;
   Submit submit;  ///< void(const command&) noexcept
   void flush(const iotlb_flush& f) noexcept {
-    const command_list l = make_tlbi(f, params);
+    const command_list l = make_tlbi<Format>(f, params);
     for (unsigned i = 0; i < l.count; ++i) submit(l.cmd[i]);
   }
   /// The policy's invalidate-now hook (break-before-make): the commands,

@@ -101,6 +101,17 @@ struct amdv1 {
     bool dirty = false;              ///< D, pre-set
     bool encrypted = false;          ///< C-bit (needs encrypt_tables)
     constexpr bool operator==(const attrs&) const = default;
+    /// The fields in dump order (format_traits::for_each_attr_field).
+    template <class V>
+    constexpr void for_each_field(V&& v) const {
+      v.flag("read", read);
+      v.flag("write", write);
+      v.flag("force_coherent", force_coherent);
+      v.flag("untranslated_only", untranslated_only);
+      v.flag("accessed", accessed);
+      v.flag("dirty", dirty);
+      v.flag("encrypted", encrypted);
+    }
   };
 
   /// What a driver programs into the device table entry.

@@ -87,6 +87,20 @@ struct x86_64 {
     bool dirty = false;      ///< D, pre-set so hardware need not write it
     bool encrypted = false;  ///< C-bit (needs amd_encrypt_tables)
     constexpr bool operator==(const attrs&) const = default;
+    /// The fields in dump order (format_traits::for_each_attr_field).
+    template <class V>
+    constexpr void for_each_field(V&& v) const {
+      v.flag("write", write);
+      v.flag("user", user);
+      v.flag("pwt", pwt);
+      v.flag("pcd", pcd);
+      v.flag("pat", pat);
+      v.flag("global", global);
+      v.flag("noexec", noexec);
+      v.flag("accessed", accessed);
+      v.flag("dirty", dirty);
+      v.flag("encrypted", encrypted);
+    }
   };
 
   /// What a driver programs: CR3 / GCR3 root and the paging mode.

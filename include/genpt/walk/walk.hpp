@@ -131,4 +131,6 @@ constexpr walk_result make_fault(fault_kind k, unsigned level, int spec_level, o
 // The format walkers (each includes this header for the primary template).
 #include "genpt/walk/amdv1.hpp"
 #include "genpt/walk/armv8.hpp"
+#include "genpt/walk/riscv.hpp"
+#include "genpt/walk/vtd_ss.hpp"
 #include "genpt/walk/x86_64.hpp"
