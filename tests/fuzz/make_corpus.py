@@ -10,7 +10,8 @@ fuzz_walk  sel v1 v2 v3 [ARM register bytes] base root nva (va flags)*nva image
            - for every configuration: a "build" seed (v3 bit 4: maps with
              page_table, then walk == iova_to_phys), a random raw image;
            - hand-made 4K radix chains (x86_64 4/5-level PML4E..PTE, AMDv1
-             mode 3 PDE/PTE, ARMv8 4K stage 1 L0..L3) as sparse images
+             mode 3 PDE/PTE, ARMv8 4K stage 1 L0..L3, RISC-V Sv39, VT-d
+             4-level, EPT 4-level with A/D) as sparse images
              (v3 bit 6), walked with and without set_ad (flag bit 3).
 fuzz_ops   sel, then operations: random bytes decode to valid sequences;
            two seeds per configuration.
@@ -20,8 +21,8 @@ import random
 import struct
 import sys
 
-CONFIGS = 29  # genpt::fuzz::all_configs::size
-X86_4, X86_5, AMD_MODE3, ARM_4K_S1_48 = 0, 1, 5, 9
+CONFIGS = 44  # genpt::fuzz::all_configs::size
+X86_4, X86_5, AMD_MODE3, ARM_4K_S1_48, RISCV_SV39, VTD_4LEVEL, EPT_4LEVEL_AD = 0, 1, 5, 9, 30, 37, 41
 BASE_4G = 5   # index of 0x1'0000'0000 in fuzz_walk.cpp's bases[]
 
 
@@ -89,6 +90,20 @@ def walk_seeds(rng):
     leaf = 0x3 | (1 << 51) | (1 << 7) | 0x6666_6000
     seeds['armv8_4k_s1_hafdbs'] = walk_header(ARM_4K_S1_48, 0x3, 0x80, 0x40, BASE_4G, 0, [(va, 1 | 8), (va, 8)]) + \
         sparse(4 * 512 - 1, 0, recs[:3] + [(3 * 512 + ((va >> 12) & 511), leaf)])
+    # RISC-V Sv39: a non-leaf PTE is V | PPN << 10; the leaf V R W X U A D (0xdf).
+    rv_va = va & ((1 << 38) - 1)
+    recs = [(k * 512 + ((rv_va >> (12 + 9 * (2 - k))) & 511),
+             ((((base + (k + 1) * 4096) >> 12) << 10) | 1) if k < 2 else (((0x4444_4000 >> 12) << 10) | 0xdf))
+            for k in range(3)]
+    acc = [(rv_va, 0), (rv_va, 1 | 8), (rv_va, 4 | 2), (rv_va | 0x7ff, 0)]
+    seeds['riscv_sv39_chain'] = walk_header(RISCV_SV39, 0, 0, 0x40, BASE_4G, 0, acc) + sparse(3 * 512 - 1, 0, recs)
+    # VT-d second stage 4-level: R | W at every level; EPT with A/D: R W X, leaf memory type WB (6 << 3).
+    low48 = va & ((1 << 47) - 1)
+    acc = [(low48, 0), (low48, 1 | 8), (low48 | 0x10, 2)]
+    recs = chain(base, low48, 4, lambda l: 0x3, 0x3, 0x3333_3000)
+    seeds['vtd_ss_4level_chain'] = walk_header(VTD_4LEVEL, 0, 0, 0x40, BASE_4G, 0, acc) + sparse(4 * 512 - 1, 0, recs)
+    recs = chain(base, low48, 4, lambda l: 0x7, 0x37, 0x3333_3000)
+    seeds['ept_4level_ad_chain'] = walk_header(EPT_4LEVEL_AD, 0, 0, 0x40, BASE_4G, 0, acc) + sparse(4 * 512 - 1, 0, recs)
     for sel in range(CONFIGS):
         # Build: maps through page_table over arena_levels, then probes.
         body = bytes(rng.randrange(256) for _ in range(rng.randrange(40, 160)))
