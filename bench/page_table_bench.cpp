@@ -397,6 +397,11 @@ bool register_all() {
   register_format<genpt::armv8_4k_s1>("armv8_4k_s1", genpt::armv8_4k_s1::config{}, {12, 16, 21, 30});
   register_format<genpt::armv8<16, 1>>("armv8_64k_s1", genpt::armv8<16, 1>::config{},
                                        {16, 21, 29}, false);
+  register_format<genpt::vtd_ss>("vtd_ss", genpt::vtd_ss::config{}, {12, 21, 30});
+  register_format<genpt::ept>("ept", genpt::ept::config{.features = genpt::ept::ad}, {12, 21, 30});
+  register_format<genpt::riscv>(
+      "riscv_sv39", genpt::riscv::config{.levels = 3, .features = genpt::riscv::sign_extend | genpt::riscv::svnapot},
+      {12, 16, 21, 30});
   return true;
 }
 
