@@ -1,4 +1,5 @@
-// tests/fmt_dump_formats_test.cpp - genpt/fmt.hpp for AMDv1 and ARMv8: the
+// tests/fmt_dump_formats_test.cpp - genpt/fmt.hpp for AMDv1, ARMv8, RISC-V,
+// VT-d second stage and EPT: the
 // attrs formatters and golden dumps (spec level names, raw descriptors,
 // decoded fields, contiguous runs folded into one line). Every descriptor
 // below is written out by hand from the spec bit layouts; table addresses
@@ -140,6 +141,115 @@ TEST(fmt_dump, golden_armv8_64k_stage2) {
               "oa 0x0000000000600000..0x00000000007fffff memattrf|read|write|ish|af|dbm\n"
               "  [  1] L2 0x0000000020000000..0x000000003fffffff 0x00080000400007fd 512M "
               "oa 0x0000000040000000 memattrf|read|write|ish|af|dbm\n");
+  }
+  EXPECT_EQ(stats.live_tables.load(), 0);
+}
+
+TEST(fmt_formatters, riscv_attrs) {
+  genpt::riscv::attrs a;
+  EXPECT_EQ(fmt::format("{}", a), "none");
+  a = {.read = true, .write = true, .exec = true, .user = true, .global = true, .accessed = true,
+       .dirty = true, .pbmt = 2, .rsw = 1};
+  EXPECT_EQ(fmt::format("{}", a), "read|write|exec|user|global|accessed|dirty|pbmt2|rsw1");
+}
+
+TEST(fmt_formatters, vtd_ss_attrs) {
+  genpt::vtd_ss::attrs a;
+  EXPECT_EQ(fmt::format("{}", a), "none");
+  a = {.read = true, .write = true, .exec = true, .user_exec = true, .snoop = true, .emt = 6,
+       .ipat = true, .accessed = true, .dirty = true, .suppress_ve = true};
+  EXPECT_EQ(fmt::format("{}", a), "read|write|exec|user_exec|snoop|emt6|ipat|accessed|dirty|suppress_ve");
+}
+
+// RISC-V Sv39 with Svnapot and Svpbmt. Privileged spec, Sv39 PTE: V 0, R 1,
+// W 2, X 3, U 4, G 5, A 6, D 7, RSW 9:8, PPN 53:10 (PA >> 12), PBMT 62:61
+// (0 PMA, 1 NC, 2 IO), N 63; a 64 KiB NAPOT PTE has ppn[0][3:0] = 1000b.
+// Non-leaf PTEs are V alone (R = W = X = 0) plus the PPN (masked here).
+TEST(fmt_dump, golden_riscv_sv39) {
+  genpt::level_stats stats;
+  {
+    genpt::riscv::config c;
+    c.levels = 3;
+    c.features = genpt::riscv::sign_extend | genpt::riscv::svnapot | genpt::riscv::svpbmt;
+    auto t = genpt::page_table<genpt::riscv>::create(c, genpt::heap_levels(&stats));
+    ASSERT_TRUE(t);
+    auto& pt = *t;
+    const prot rwc = prot::read | prot::write | prot::cache;
+    ASSERT_TRUE(pt.map(0x3000, 0x9000, 0x1000, prot::read));                      // R X U A, PBMT NC
+    ASSERT_TRUE(pt.map(0x5000, 0xa000, 0x1000, prot::read | prot::priv | prot::cache));  // U = 0
+    ASSERT_TRUE(pt.map(0x1'0000, 0x5000'0000, 0x1'0000, rwc));                   // 64K NAPOT x16
+    ASSERT_TRUE(pt.map(0x20'0000, 0x4000'0000, 0x20'0000,
+                       prot::read | prot::write | prot::noexec | prot::mmio));     // 2M, PBMT IO
+    ASSERT_TRUE(pt.map(0xffff'ffc0'0000'0000, 0x8000'0000, 0x4000'0000, rwc));  // 1G, upper half
+    EXPECT_EQ(genpt::dump(pt),
+              "[  0] L2 0x0000000000000000..0x000000003fffffff 0x0000000000000001 table\n"
+              "  [  0] L1 0x0000000000000000..0x00000000001fffff 0x0000000000000001 table\n"
+              "    [  3] L0 0x0000000000003000..0x0000000000003fff 0x200000000000245b 4K "
+              "oa 0x0000000000009000 read|exec|user|accessed|pbmt1\n"
+              "    [  5] L0 0x0000000000005000..0x0000000000005fff 0x000000000000284b 4K "
+              "oa 0x000000000000a000 read|exec|accessed\n"
+              "    [ 16..31] \u00d716 L0 0x0000000000010000..0x000000000001ffff 0x80000000140020df 64K "
+              "oa 0x0000000050000000..0x000000005000ffff read|write|exec|user|accessed|dirty\n"
+              "  [  1] L1 0x0000000000200000..0x00000000003fffff 0x40000000100000d7 2M "
+              "oa 0x0000000040000000 read|write|user|accessed|dirty|pbmt2\n"
+              "[256] L2 0xffffffc000000000..0xffffffc03fffffff 0x00000000200000df 1G "
+              "oa 0x0000000080000000 read|write|exec|user|accessed|dirty\n");
+  }
+  EXPECT_EQ(stats.live_tables.load(), 0);
+}
+
+// EPT, 4 levels, A/D on. SDM Vol. 3C §29.3.2: R 0, W 1, X 2, memory type
+// 5:3 (6 = WB, 0 = UC), ignore PAT 6, page size 7, A 8, D 9, address
+// 51:12. Non-leaf entries hold R | W | X (address masked here).
+TEST(fmt_dump, golden_ept_4level_ad) {
+  genpt::level_stats stats;
+  {
+    genpt::ept::config c;
+    c.features = genpt::ept::ad;
+    auto t = genpt::page_table<genpt::ept>::create(c, genpt::heap_levels(&stats));
+    ASSERT_TRUE(t);
+    auto& pt = *t;
+    ASSERT_TRUE(pt.map(0x3000, 0x9000, 0x1000, prot::read));                     // R X WB A
+    ASSERT_TRUE(pt.map(0x20'0000, 0x4000'0000, 0x20'0000,
+                       prot::read | prot::write | prot::noexec | prot::mmio));    // 2M UC IPAT
+    ASSERT_TRUE(pt.map(0x4000'0000, 0x8000'0000, 0x4000'0000,
+                       prot::read | prot::write | prot::cache));                  // 1G WB
+    EXPECT_EQ(genpt::dump(pt),
+              "[  0] EPT PML4E 0x0000000000000000..0x0000007fffffffff 0x0000000000000007 table\n"
+              "  [  0] EPT PDPTE 0x0000000000000000..0x000000003fffffff 0x0000000000000007 table\n"
+              "    [  0] EPT PDE   0x0000000000000000..0x00000000001fffff 0x0000000000000007 table\n"
+              "      [  3] EPT PTE   0x0000000000003000..0x0000000000003fff 0x0000000000009135 4K "
+              "oa 0x0000000000009000 read|exec|emt6|accessed\n"
+              "    [  1] EPT PDE   0x0000000000200000..0x00000000003fffff 0x00000000400003c3 2M "
+              "oa 0x0000000040000000 read|write|ipat|accessed|dirty\n"
+              "  [  1] EPT PDPTE 0x0000000040000000..0x000000007fffffff 0x00000000800003b7 1G "
+              "oa 0x0000000080000000 read|write|exec|emt6|accessed|dirty\n");
+  }
+  EXPECT_EQ(stats.live_tables.load(), 0);
+}
+
+// VT-d second stage, 4 levels, no optional features. VT-d spec §9.8: R 0,
+// W 1 (write-only is allowed), X 2, PS 7, address 51:12; non-leaf
+// entries hold R | W | X (X is ignored without execute requests).
+TEST(fmt_dump, golden_vtd_ss_4level) {
+  genpt::level_stats stats;
+  {
+    auto t = genpt::page_table<genpt::vtd_ss>::create(genpt::vtd_ss::config{}, genpt::heap_levels(&stats));
+    ASSERT_TRUE(t);
+    auto& pt = *t;
+    ASSERT_TRUE(pt.map(0x3000, 0x9000, 0x1000, prot::read | prot::write));
+    ASSERT_TRUE(pt.map(0x4000, 0xb000, 0x1000, prot::write));
+    ASSERT_TRUE(pt.map(0x20'0000, 0x4000'0000, 0x20'0000, prot::read | prot::cache));
+    EXPECT_EQ(genpt::dump(pt),
+              "[  0] SS-PML4E 0x0000000000000000..0x0000007fffffffff 0x0000000000000007 table\n"
+              "  [  0] SS-PDPTE 0x0000000000000000..0x000000003fffffff 0x0000000000000007 table\n"
+              "    [  0] SS-PDE   0x0000000000000000..0x00000000001fffff 0x0000000000000007 table\n"
+              "      [  3] SS-PTE   0x0000000000003000..0x0000000000003fff 0x0000000000009003 4K "
+              "oa 0x0000000000009000 read|write\n"
+              "      [  4] SS-PTE   0x0000000000004000..0x0000000000004fff 0x000000000000b002 4K "
+              "oa 0x000000000000b000 write\n"
+              "    [  1] SS-PDE   0x0000000000200000..0x00000000003fffff 0x0000000040000081 2M "
+              "oa 0x0000000040000000 read\n");
   }
   EXPECT_EQ(stats.live_tables.load(), 0);
 }

@@ -364,5 +364,9 @@ using amdv1_types = sim_types<genpt::test::amdv1_configs>;
 INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, iotlb_sim, amdv1_types, genpt::test::config_names);
 using armv8_types = sim_types<genpt::test::armv8_configs>;
 INSTANTIATE_TYPED_TEST_SUITE_P(armv8, iotlb_sim, armv8_types, genpt::test::config_names);
+using riscv_types = sim_types<genpt::test::riscv_configs>;
+INSTANTIATE_TYPED_TEST_SUITE_P(riscv, iotlb_sim, riscv_types, genpt::test::config_names);
+using vtd_ss_types = sim_types<genpt::test::vtd_ss_configs>;
+INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, iotlb_sim, vtd_ss_types, genpt::test::config_names);
 
 }  // namespace
