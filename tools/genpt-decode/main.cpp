@@ -53,15 +53,28 @@ Commands:
 Options:
   --format FORMAT      x86_64 (4-level), x86_64-5 (5-level, LA57), amdv1,
                        armv8-4k-s1, armv8-16k-s1, armv8-64k-s1,
-                       armv8-4k-s2, armv8-16k-s2, armv8-64k-s2
+                       armv8-4k-s2, armv8-16k-s2, armv8-64k-s2,
+                       riscv-sv39, riscv-sv48, riscv-sv57 (satp),
+                       riscv-sv39x4, riscv-sv48x4, riscv-sv57x4 (hgatp G-stage),
+                       vtd_ss (VT-d second stage), ept (Intel EPT)
   --config K=V,...     register state (repeatable; 0/1 for switches):
                        x86_64:  la57 wp smep smap ac nxe page1g maxphyaddr c_bit
                        amdv1:   mode ir iw oa_lg2 c_bit strict_replicas
                        armv8:   tsz ttbr1 ps ds lpa lva sl0 sl2 hpd wxn pan xnx
-                       c_bit is a bit position (0: none). Defaults: what genpt
-                       builds by default (x86_64 WP=1 NXE=1 1G pages M=52;
-                       amdv1 Mode 3; armv8 T0SZ 16, PS 5, stage 2 SL0 2).
-  --root OA            the table root (CR3, DTE root pointer, TTBR / VTTBR)
+                       riscv:   levels g_stage svnapot svpbmt adue sum mxr
+                       vtd_ss:  levels va_bits oa_bits ad exec snoop page_2m page_1g
+                       ept:     levels va_bits oa_bits ad exec exec_only page_2m page_1g
+                       c_bit is a bit position (0: none); riscv levels 0 is
+                       Bare; vtd_ss / ept exec is execute requests / MBEC.
+                       Defaults: what genpt builds by default (x86_64 WP=1
+                       NXE=1 1G pages M=52; amdv1 Mode 3; armv8 T0SZ 16,
+                       PS 5, stage 2 SL0 2) or the hardware's reset-like
+                       state: riscv levels and g_stage from the format name,
+                       Svnapot=1 Svpbmt=1 ADUE=0 SUM=0 MXR=0; vtd_ss / ept
+                       levels 4, va_bits 48 (levels=N alone: 12+9N), oa_bits
+                       52, 2M and 1G pages, ad exec snoop exec_only 0.
+  --root OA            the table root (CR3, DTE root pointer, TTBR / VTTBR,
+                       satp / hgatp PPN x 4096, SSPTPTR / EPTP address)
   --image FILE         a raw image of memory starting at --base (default 0)
   --base PA            the physical address of the image's first byte
   --piece PA:FILE      one more piece of sparse memory (repeatable)
@@ -81,6 +94,10 @@ Examples:
                translate --write 0x200000
   genpt-decode --format armv8-4k-s2 --config sl0=1,tsz=24 --root 0x40000000 \
                --image vm.bin --base 0x40000000 json dump
+  genpt-decode --format riscv-sv48 --config sum=1 --root 0x80200000 \
+               --image ram.bin --base 0x80000000 translate 0x3fffff000
+  genpt-decode --format ept --config levels=5,exec_only=1 --root 0x5000 \
+               --image guest.bin translate --exec 0x100000000000
 )";
 
 /// Reports an error as one line on stderr and exits with `status` (1
@@ -167,7 +184,7 @@ class piece_memory {
       const std::uint64_t off = oa - p.base;
       if (off >= p.bytes.size() || p.bytes.size() - off < 8) continue;
       // Bytes of a file image: assembled little-endian, as the tables are
-      // stored (x86, AMD, Arm little-endian translation tables).
+      // stored (x86, AMD, Arm, RISC-V, VT-d / EPT little-endian tables).
       std::uint64_t w = 0;
       for (unsigned i = 0; i < 8; ++i) w |= std::uint64_t{p.bytes[off + i]} << (8 * i);
       out = w;
@@ -280,6 +297,55 @@ struct format_info<genpt::armv8<G, S>> {
   /// The Arm lookup level (3 - genpt level; -1 for genpt level 4).
   static std::string level_name(unsigned level) {
     return "L" + std::to_string(3 - static_cast<int>(level));
+  }
+};
+
+template <>
+struct format_info<genpt::riscv> {
+  using regs = genpt::hw_walker<genpt::riscv>::regs;
+  static void set(regs& r, const std::string& k, std::uint64_t v) {
+    if (k == "levels") r.levels = small(k, v, 5);
+    else if (k == "g_stage") r.g_stage = bit01(k, v);
+    else if (k == "svnapot") r.svnapot = bit01(k, v);
+    else if (k == "svpbmt") r.svpbmt = bit01(k, v);
+    else if (k == "adue") r.adue = bit01(k, v);
+    else if (k == "sum") r.sum = bit01(k, v);
+    else if (k == "mxr") r.mxr = bit01(k, v);
+    else usage_error("--config: unknown key '" + k + "' for riscv");
+  }
+  /// The spec's level i (the genpt level).
+  static std::string level_name(unsigned level) { return "L" + std::to_string(level); }
+};
+
+/// VT-d second stage (Ept false) and EPT (Ept true): one regs layout.
+template <bool Ept>
+struct format_info<genpt::basic_vtd_ss<Ept>> {
+  using regs = typename genpt::hw_walker<genpt::basic_vtd_ss<Ept>>::regs;
+  static constexpr const char* name = Ept ? "ept" : "vtd_ss";
+  static void set(regs& r, const std::string& k, std::uint64_t v) {
+    if (k == "levels") r.levels = small(k, v, 5);
+    else if (k == "va_bits") r.va_bits = small(k, v, 64);
+    else if (k == "oa_bits") r.oa_bits = small(k, v, 52);
+    else if (k == "ad") r.ad = bit01(k, v);
+    else if (k == "exec") r.exec = bit01(k, v);
+    else if (k == "snoop" && !Ept) r.snoop = bit01(k, v);
+    else if (k == "exec_only" && Ept) r.exec_only = bit01(k, v);
+    else if (k == "page_2m") r.page_2m = bit01(k, v);
+    else if (k == "page_1g") r.page_1g = bit01(k, v);
+    else usage_error("--config: unknown key '" + k + "' for " + name);
+  }
+  /// After every key: levels given without va_bits widens (or narrows)
+  /// the input to all the levels decode (12 + 9 x levels bits).
+  static void finish(regs& r, const std::vector<std::pair<std::string, std::uint64_t>>& config) {
+    auto given = [&](std::string_view key) {
+      return std::any_of(config.begin(), config.end(), [&](const auto& kv) { return kv.first == key; });
+    };
+    if (given("levels") && !given("va_bits")) r.va_bits = 12 + 9 * r.levels;
+  }
+  /// VT-d SS-PTE .. SS-PML5E; EPT PTE .. PML5E (one word: EPT-PTE).
+  static std::string level_name(unsigned level) {
+    constexpr const char* names[] = {"PTE", "PDE", "PDPTE", "PML4E", "PML5E"};
+    return std::string(Ept ? "EPT-" : "SS-") + (level <= 4 ? names[level] : "?");
   }
 };
 
@@ -547,6 +613,7 @@ class decoder {
 template <class Format>
 int run_format(const options& o, typename genpt::hw_walker<Format>::regs r) {
   for (const auto& [k, v] : o.config) format_info<Format>::set(r, k, v);
+  if constexpr (requires { format_info<Format>::finish(r, o.config); }) format_info<Format>::finish(r, o.config);
   const decoder<Format> d(o, r);
   return o.command == "dump" ? d.dump() : d.translate();
 }
@@ -566,6 +633,18 @@ int run(const options& o) {
   if (f == "armv8-4k-s2") return run_format<genpt::armv8_4k_s2>(o, {});
   if (f == "armv8-16k-s2") return run_format<genpt::armv8_16k_s2>(o, {});
   if (f == "armv8-64k-s2") return run_format<genpt::armv8_64k_s2>(o, {});
+  // riscv-sv39 .. riscv-sv57 (satp MODE 8 .. 10), the x4 names hgatp's G-stage modes.
+  for (unsigned levels = 3; levels <= 5; ++levels) {
+    const std::string sv = "riscv-sv" + std::to_string(12 + 9 * levels);
+    if (f == sv || f == sv + "x4") {
+      genpt::hw_walker<genpt::riscv>::regs r;
+      r.levels = levels;
+      r.g_stage = f != sv;
+      return run_format<genpt::riscv>(o, r);
+    }
+  }
+  if (f == "vtd_ss") return run_format<genpt::vtd_ss>(o, {});
+  if (f == "ept") return run_format<genpt::ept>(o, {});
   usage_error("--format: unknown format '" + f + "'");
 }
 

@@ -7,7 +7,9 @@
 // would read, at base oa 0x100000000. Then copies are corrupted by hand
 // (x86-bad.img), locating the descriptors to corrupt by the SDM's own walk
 // (CR3 -> PML4E[va 47:39] -> PDPTE[38:30] -> PDE[29:21], bits 51:12 the
-// next table), not by genpt's decode. Writes OUT_DIR/<name>.img and
+// next table; riscv-bad.img and vtd-bad.img likewise by the RISC-V
+// Privileged spec's walk and the VT-d second-stage walk), not by genpt's
+// decode. Writes OUT_DIR/<name>.img and
 // OUT_DIR/<name>.root (the root oa, hex). Exit status 1 on any failure.
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +22,8 @@
 #include "genpt/alloc/arena_levels.hpp"
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
+#include "genpt/format/riscv.hpp"
+#include "genpt/format/vtd_ss.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
 
@@ -135,6 +139,82 @@ bool arm(const std::string& dir, const std::string& name) {
   return write_image(dir, name, image_of(pt), pt.hw_info().root);
 }
 
+bool riscv(const std::string& dir) {
+  block mem;
+  using table_t = genpt::page_table<genpt::riscv, genpt::arena_levels>;
+  genpt::riscv::config c;  // Sv39 (satp MODE 8), 39-bit VA sign-extended, 56-bit PA
+  c.levels = 3;
+  c.features = genpt::riscv::sign_extend | genpt::riscv::svnapot;
+  auto t = table_t::create(c, genpt::arena_levels(mem.p, arena_bytes, base_oa));
+  if (!t) return false;
+  table_t& pt = *t;
+  // A 4K read/write user page (U = 1), a 2M read/exec supervisor megapage
+  // (U = 0), a 64K NAPOT read/exec user range (Svnapot: 16 equal PTEs) and
+  // a 1G read/write no-exec supervisor gigapage in the upper half.
+  if (!pt.map(0x40'0000, 0x8123'4000, 0x1000, prot::read | prot::write)) return false;
+  if (!pt.map(0x60'0000, 0x8040'0000, 0x20'0000, prot::read | prot::priv)) return false;
+  if (!pt.map(0x1'0000, 0x9000'0000, 0x1'0000, prot::read)) return false;
+  if (!pt.map(0xffff'ffc0'0000'0000, 0x1'4000'0000, 0x4000'0000, prot::read | prot::write | prot::noexec | prot::priv))
+    return false;
+  const oa_t root = pt.hw_info().root;
+  std::vector<unsigned char> img = image_of(pt);
+  if (!write_image(dir, "riscv", img, root)) return false;
+
+  // Corruptions, located by the spec's walk (a = satp.PPN x 4096, PTE at
+  // a + vpn[i] x 8, next a = PTE.PPN (bits 53:10) x 4096):
+  // L2[0] -> L1 table; L1[2] points to va 0x400000's L0 table, L1[3] is
+  // the megapage at va 0x600000; L2[256] the gigapage at 0xffffffc000000000.
+  constexpr std::uint64_t ppn = 0x003F'FFFF'FFFF'FC00;  // bits 53:10
+  const oa_t l1 = (word_at(img, root + 0 * 8) & ppn) << 2;
+  // L1[2]: V (bit 0) cleared: not valid, a page fault.
+  set_word(img, l1 + 2 * 8, word_at(img, l1 + 2 * 8) & ~std::uint64_t{1});
+  // L1[3]: PPN bit 0 (PTE bit 10) set: a misaligned megapage (ppn[0] != 0).
+  set_word(img, l1 + 3 * 8, word_at(img, l1 + 3 * 8) | (std::uint64_t{1} << 10));
+  // L2[256]: bit 60 set, reserved (bits 60:54).
+  set_word(img, root + 256 * 8, word_at(img, root + 256 * 8) | (std::uint64_t{1} << 60));
+  return write_image(dir, "riscv-bad", img, root);
+}
+
+/// VT-d second stage (vtd.img, vtd-bad.img) or EPT (ept.img): 4 levels,
+/// 48-bit input, 52-bit output, no optional features.
+template <class Format>
+bool second_stage(const std::string& dir, const std::string& name) {
+  block mem;
+  using table_t = genpt::page_table<Format, genpt::arena_levels>;
+  typename Format::config c;
+  c.top_level = 3;  // SS-PML4 / EPT PML4: 4 levels
+  c.va_lg2 = 48;
+  c.oa_lg2 = 52;
+  auto t = table_t::create(c, genpt::arena_levels(mem.p, arena_bytes, base_oa));
+  if (!t) return false;
+  table_t& pt = *t;
+  // A 4K read/write page, a 2M read-only page, a 1G page (VT-d: write
+  // only; EPT: read/write, W needs R) and a 4K read-only page at the top
+  // of the 48-bit space.
+  if (!pt.map(0x40'0000, 0x1234'5000, 0x1000, prot::read | prot::write)) return false;
+  if (!pt.map(0x60'0000, 0x4000'0000, 0x20'0000, prot::read | prot::noexec)) return false;
+  if (!pt.map(0x8000'0000, 0x1'4000'0000, 0x4000'0000, prot::write | prot::noexec)) return false;
+  if (!pt.map(0x7fff'ffff'f000, 0x5555'5000, 0x1000, prot::read | prot::noexec)) return false;
+  const oa_t root = pt.hw_info().root;
+  std::vector<unsigned char> img = image_of(pt);
+  if (!write_image(dir, name, img, root)) return false;
+  if constexpr (Format::is_ept) return true;
+
+  // Corruptions, located by the VT-d walk of va 0x400000 (SS-PML4E 0,
+  // SS-PDPTE 0, SS-PDE 2; address bits 51:12 the next table).
+  constexpr std::uint64_t addr = 0x000F'FFFF'FFFF'F000;
+  const oa_t pdpt = word_at(img, root + 0 * 8) & addr;
+  const oa_t pd = word_at(img, pdpt + 0 * 8) & addr;
+  // SS-PDE 2 (va 0x400000, a table pointer): bit 62 set, reserved.
+  set_word(img, pd + 2 * 8, word_at(img, pd + 2 * 8) | (std::uint64_t{1} << 62));
+  // SS-PDE 3 (va 0x600000, a 2 MiB page): bit 12 set, reserved (bits 20:12).
+  set_word(img, pd + 3 * 8, word_at(img, pd + 3 * 8) | (std::uint64_t{1} << 12));
+  // SS-PDPTE 2 (va 0x80000000, the 1 GiB write-only page): W cleared, so
+  // R = W = X = 0: not present.
+  set_word(img, pdpt + 2 * 8, word_at(img, pdpt + 2 * 8) & ~std::uint64_t{2});
+  return write_image(dir, name + "-bad", img, root);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,7 +224,8 @@ int main(int argc, char** argv) {
   }
   const std::string dir = argv[1];
   if (!x86(dir) || !amd(dir) || !arm<genpt::armv8_4k_s1>(dir, "arm4k-s1") ||
-      !arm<genpt::armv8_16k_s2>(dir, "arm16k-s2")) {
+      !arm<genpt::armv8_16k_s2>(dir, "arm16k-s2") || !riscv(dir) ||
+      !second_stage<genpt::vtd_ss>(dir, "vtd") || !second_stage<genpt::ept>(dir, "ept")) {
     std::fputs("genpt-decode-mkimages: failed\n", stderr);
     return 1;
   }
