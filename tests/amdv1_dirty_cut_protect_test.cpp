@@ -1,7 +1,7 @@
 // tests/amdv1_dirty_cut_protect_test.cpp - dirty tracking, cut and protect
-// on AMDv1 tables: the typed suites (support/dirty_cut_protect_suite.hpp)
-// over several starting levels, fixed and growable, and the D bit checked
-// descriptor by descriptor against values written out from the spec.
+// on AMDv1 tables: the D bit checked descriptor by descriptor against
+// values written out from the spec (the typed suites run in
+// amdv1_battery_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,23 +11,7 @@
 
 #include "genpt/format/amdv1.hpp"
 #include "genpt/page_table.hpp"
-#include "support/dirty_cut_protect_suite.hpp"
-#include "support/typed_configs.hpp"
-
-namespace {
-/// An amdv1 config for the suites: 1T..128T entries are runs of 512G
-/// items, and genpt makes no 512G leaf, so cut cannot split them; a cut of
-/// a 256T..2P page to a 4K boundary would have to pass through such runs.
-template <class Base>
-struct dcp : Base {
-  static constexpr std::uint64_t uncuttable = 0x000F'FF00'0000'0000;  // bits 40..51
-};
-}  // namespace
-
-using amdv1_dcp_configs =
-    genpt::test::gtest_types<genpt::test::map_configs<dcp, genpt::test::amdv1_configs>>;
-INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, dirty_tracking, amdv1_dcp_configs, genpt::test::config_names);
-INSTANTIATE_TYPED_TEST_SUITE_P(amdv1, cut_and_protect, amdv1_dcp_configs, genpt::test::config_names);
+#include "support/table_helpers.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
-// tests/riscv_suites_test.cpp - genpt::riscv through the typed battery:
-// conformance, random model, dirty tracking, cut and protect (each with
-// the hardware-walker cross-check of support/walk_check.hpp), and the
-// allocator suites over arena, deferred-free and incoherent allocators.
+// tests/riscv_suites_test.cpp - genpt::riscv through the typed battery
+// (support/battery.hpp: conformance, random model, dirty tracking, cut and
+// protect, each with the hardware-walker cross-check of
+// support/walk_check.hpp, and the IOTLB simulation), and the allocator
+// suites over arena, deferred-free and incoherent allocators.
 //
 // The RISC-V configs (riscv_configs) live in support/format_configs.hpp
 // with every other format's, so the fuzz harnesses reach them too.
@@ -14,11 +15,7 @@
 #include "genpt/alloc/heap_levels.hpp"
 #include "genpt/alloc/incoherent.hpp"
 #include "genpt/format/riscv.hpp"
-#include "support/conformance_suite.hpp"
-#include "support/dirty_cut_protect_suite.hpp"
-#include "support/format_configs.hpp"
-#include "support/random_model_suite.hpp"
-#include "support/typed_configs.hpp"
+#include "support/battery.hpp"
 
 namespace genpt::test {
 
@@ -67,15 +64,8 @@ using riscv_allocator_configs =
 }  // namespace
 }  // namespace genpt::test
 
-using riscv_types = genpt::test::gtest_types<genpt::test::riscv_configs>;
-INSTANTIATE_TYPED_TEST_SUITE_P(riscv, conformance, riscv_types, genpt::test::config_names);
-
-using riscv_random_types = genpt::test::random_model_types<genpt::test::riscv_configs>;
-INSTANTIATE_TYPED_TEST_SUITE_P(riscv, random_model, riscv_random_types, genpt::test::config_names);
-
 // RISC-V always tracks dirty state (the D bit).
-INSTANTIATE_TYPED_TEST_SUITE_P(riscv, dirty_tracking, riscv_types, genpt::test::config_names);
-INSTANTIATE_TYPED_TEST_SUITE_P(riscv, cut_and_protect, riscv_types, genpt::test::config_names);
+GENPT_FORMAT_BATTERY(riscv, genpt::test::riscv_configs);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(riscv_allocators, conformance, genpt::test::riscv_allocator_configs,
                                genpt::test::config_names);

@@ -1,8 +1,9 @@
 // tests/vtd_ss_suites_test.cpp - genpt::vtd_ss and genpt::ept through the
-// typed battery: conformance, random model, dirty tracking (configs with
-// A/D) or dirty_unsupported (without), cut and protect (each with the
-// hardware-walker cross-check of support/walk_check.hpp), and the
-// allocator suites over arena, deferred-free and incoherent allocators.
+// typed battery (support/battery.hpp: conformance, random model, dirty
+// tracking for configs with A/D and dirty_unsupported without, cut and
+// protect, each with the hardware-walker cross-check of
+// support/walk_check.hpp, and the IOTLB simulation), and the allocator
+// suites over arena, deferred-free and incoherent allocators.
 //
 // The VT-d / EPT configs (vtd_ss_configs) live in
 // support/format_configs.hpp with every other format's, so the fuzz
@@ -17,18 +18,9 @@
 #include "genpt/alloc/heap_levels.hpp"
 #include "genpt/alloc/incoherent.hpp"
 #include "genpt/format/vtd_ss.hpp"
-#include "support/conformance_suite.hpp"
-#include "support/dirty_cut_protect_suite.hpp"
-#include "support/format_configs.hpp"
-#include "support/random_model_suite.hpp"
-#include "support/typed_configs.hpp"
+#include "support/battery.hpp"
 
 namespace genpt::test {
-
-template <class C>
-struct vtd_ss_tracks_dirty : std::bool_constant<C::dirty> {};
-template <class C>
-struct vtd_ss_no_dirty : std::bool_constant<!C::dirty> {};
 
 // ------------------------------------------------------------ allocators --
 namespace {
@@ -76,19 +68,10 @@ using vtd_ss_allocator_configs =
 }  // namespace
 }  // namespace genpt::test
 
-using vtd_ss_types = genpt::test::gtest_types<genpt::test::vtd_ss_configs>;
-INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, conformance, vtd_ss_types, genpt::test::config_names);
-
-using vtd_ss_random_types = genpt::test::random_model_types<genpt::test::vtd_ss_configs>;
-INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, random_model, vtd_ss_random_types, genpt::test::config_names);
-
-using vtd_ss_dirty_types = genpt::test::gtest_types<
-    genpt::test::filter_configs<genpt::test::vtd_ss_tracks_dirty, genpt::test::vtd_ss_configs>>;
-using vtd_ss_no_dirty_types = genpt::test::gtest_types<
-    genpt::test::filter_configs<genpt::test::vtd_ss_no_dirty, genpt::test::vtd_ss_configs>>;
-INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, dirty_tracking, vtd_ss_dirty_types, genpt::test::config_names);
-INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, dirty_unsupported, vtd_ss_no_dirty_types, genpt::test::config_names);
-INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss, cut_and_protect, vtd_ss_types, genpt::test::config_names);
+// Configs with A/D track dirty state (Config::dirty); the others answer
+// not_supported.
+GENPT_FORMAT_BATTERY(vtd_ss, genpt::test::vtd_ss_configs);
+GENPT_DIRTY_UNSUPPORTED(vtd_ss, genpt::test::vtd_ss_configs);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(vtd_ss_allocators, conformance, genpt::test::vtd_ss_allocator_configs,
                                genpt::test::config_names);

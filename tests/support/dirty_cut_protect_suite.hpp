@@ -79,12 +79,6 @@ inline std::uint64_t dcp_seed(const char* name) {
   return h;
 }
 
-/// A dirty sink that keeps every span in the order reported.
-struct span_log {
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> spans;  ///< {va, len}
-  void record(std::uint64_t va, std::uint64_t len) { spans.emplace_back(va, len); }
-};
-
 /// Fixture shared by the three suites: one fresh table of `Config` per
 /// test, behind an allocator that fails on demand, with a recording flush.
 template <class Config>

@@ -19,10 +19,10 @@
 //
 // Registration: each format has one config_list below (x86_64_configs,
 // amdv1_configs, armv8_configs, riscv_configs, vtd_ss_configs), and
-// all_configs is their union. The typed
-// suites instantiate from these lists (gtest_types<List> in
-// support/conformance_suite.hpp turns one into ::testing::Types), so a new
-// format gets the whole battery by adding its list to all_configs.
+// all_configs is their union (the fuzz harnesses pick from it). The typed
+// suites instantiate from these lists: GENPT_FORMAT_BATTERY(name, list)
+// (support/battery.hpp) runs all of them over one list, so a new format
+// gets the whole battery by its list plus that one line.
 #pragma once
 
 #include "genpt/alloc/heap_levels.hpp"
@@ -229,8 +229,16 @@ using x86_64_configs = config_list<x86_64_4level, x86_64_5level, x86_64_4level_l
 
 // ------------------------------------------------------------------ amdv1 --
 
+/// What every AMDv1 config shares: 1T..128T entries are runs of 512G
+/// items and genpt makes no 512G leaf, so cut cannot split them (a cut of
+/// a 256T..2P page to a 4K boundary would pass through such runs): the
+/// cut suite expects not_supported for those sizes.
+struct amdv1_base {
+  static constexpr std::uint64_t uncuttable = 0x000F'FF00'0000'0000;  // bits 40..51
+};
+
 /// Mode 2: a fixed 2-level table, 30-bit VA (4K .. 512M pages).
-struct amdv1_mode2 {
+struct amdv1_mode2 : amdv1_base {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;
@@ -246,7 +254,7 @@ struct amdv1_mode2 {
 };
 
 /// Mode 3: a fixed 3-level table, 39-bit VA (the Linux driver's start).
-struct amdv1_mode3 {
+struct amdv1_mode3 : amdv1_base {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;
@@ -260,7 +268,7 @@ struct amdv1_mode3 {
 };
 
 /// Mode 6: a fixed 6-level table decoding all 64 VA bits, every page size.
-struct amdv1_mode6 {
+struct amdv1_mode6 : amdv1_base {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;
@@ -274,7 +282,7 @@ struct amdv1_mode6 {
 /// Mode 4 with a 44-bit VA limit below the top's 48 bits, a 40-bit OA,
 /// force_coherence and encrypted tables with the C-bit at 47 (tables from
 /// low_oa_levels: a heap address does not fit 40 bits).
-struct amdv1_mode4_encrypted : low_oa_alloc {
+struct amdv1_mode4_encrypted : low_oa_alloc, amdv1_base {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;
@@ -290,7 +298,7 @@ struct amdv1_mode4_encrypted : low_oa_alloc {
 };
 
 /// A growable top: starts at mode 3 and grows on demand up to 64 bits.
-struct amdv1_dynamic {
+struct amdv1_dynamic : amdv1_base {
   using format = genpt::amdv1;
   static format::config config() {
     format::config c;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <utility>
 #include <vector>
 
 #include "genpt/alloc/heap_levels.hpp"
@@ -99,5 +100,11 @@ inline std::vector<unsigned> page_sizes(std::uint64_t bitmap) {
 inline std::int64_t live(const level_stats& s) {
   return s.live_tables.load(std::memory_order_relaxed);
 }
+
+/// A dirty sink that keeps every span in the order reported.
+struct span_log {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> spans;  ///< {va, len}
+  void record(std::uint64_t va, std::uint64_t len) { spans.emplace_back(va, len); }
+};
 
 }  // namespace genpt::test
