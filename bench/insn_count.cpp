@@ -130,6 +130,10 @@ int main() {
   rows<genpt::x86_64>("x86_64", genpt::x86_64::config{});
   rows<genpt::amdv1>("amdv1", genpt::amdv1::config{.starting_level = 3});
   rows<genpt::armv8_4k_s1>("armv8_4k_s1", genpt::armv8_4k_s1::config{});
+  rows<genpt::vtd_ss>("vtd_ss", genpt::vtd_ss::config{});
+  rows<genpt::ept>("ept", genpt::ept::config{.features = genpt::ept::ad});
+  rows<genpt::riscv>("riscv_sv39",
+                     genpt::riscv::config{.levels = 3, .features = genpt::riscv::sign_extend | genpt::riscv::svnapot});
   std::puts("insn_count: every row ran (counts only under callgrind: bench/insn_count.sh)");
   return 0;
 }

@@ -25,6 +25,14 @@ enum class va_layout : std::uint8_t {
   high,         ///< all ones: [2^64 - 2^va_lg2, 2^64 - 1] (ARMv8 TTBR1)
 };
 
+/// A one-mask item test, (e & mask) == value (format_traits::single_leaf_bits).
+/// The default {0, 1} matches nothing.
+template <class W>
+struct leaf_bits {
+  W mask = 0;
+  W value = 1;
+};
+
 /// Validated runtime geometry every format's `params` derives from.
 /// Produced by Format::init(config); constant for the table's life, except
 /// that a dynamic top (AMDv1) raises the current top level, which genpt
@@ -154,6 +162,19 @@ struct format_traits {
       return F::entry_size_lg2(e, level);
     else
       return item_lg2(level);
+  }
+  /// A one-mask test for the single-item leaves of `level`
+  /// (F::single_leaf_bits(level) -> {mask, value}): an item with
+  /// (e & mask) == value is a leaf of exactly one item (never empty, a
+  /// table, or part of a contiguous entry). It may reject some single-item
+  /// leaves (the scan then classifies those items one by one), never accept
+  /// anything else. unmap scans runs of 4 KiB leaves with it. Default
+  /// {0, 1}: matches nothing.
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if constexpr (requires { F::single_leaf_bits(0u); })
+      return F::single_leaf_bits(level);
+    else
+      return {};
   }
   /// Added to the first item's descriptor for each further item of a
   /// contiguous leaf (ARMv8: one item of OA; AMDv1: 0, replicated).

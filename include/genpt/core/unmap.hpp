@@ -99,10 +99,17 @@ struct unmap_walk {
     // a hardware A/D update that lands in between is dropped with the item,
     // as it would be one store later.
     unsigned k = s.index + 1;
+    constexpr auto bits = traits::single_leaf_bits(L);
     while (k + 8 <= lim) {  // eight at a time, branch-free inside
       bool all = true;
 #pragma GCC unroll 8
-      for (unsigned j = 0; j < 8; ++j) all &= is_single_leaf<L>(load_item(s.table + k + j));
+      for (unsigned j = 0; j < 8; ++j) {
+        const word_t e = load_item(s.table + k + j);
+        if constexpr (bits.mask != 0)
+          all &= (e & bits.mask) == bits.value;  // implies is_single_leaf<L>(e)
+        else
+          all &= is_single_leaf<L>(e);
+      }
       if (!all) break;
       k += 8;
     }

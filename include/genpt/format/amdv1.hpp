@@ -168,6 +168,12 @@ struct amdv1 {
     if (level == 0 || nl == 0 || nl == 7) return entry_kind::leaf;
     return entry_kind::table;
   }
+  /// unmap's run scan: a level 1 PTE with PR and NextLevel 0 is one 4 KiB
+  /// page (§2.2.3; NextLevel 7 would be a larger page).
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if (level == 0) return {PR | NEXT_LEVEL, PR};
+    return {};
+  }
 
   static constexpr oa_t table_oa(word_t e, const params& p) noexcept { return e & addr_mask(p); }
 

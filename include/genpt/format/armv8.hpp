@@ -352,6 +352,12 @@ struct armv8 {
     constexpr unsigned top_block = GranuleLg2 == 12 ? 3 : 2;
     return level != 0 && level <= top_block ? entry_kind::leaf : entry_kind::empty;
   }
+  /// unmap's run scan: a level 3 page descriptor (bits 1:0 = 0b11, D8.3.2)
+  /// without the Contiguous bit is one granule.
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if (level == 0) return {VALID | TABLE | CONT, VALID | TABLE};
+    return {};
+  }
 
   static constexpr oa_t table_oa(word_t e, const params& p) noexcept { return decode_oa(e, p); }
 

@@ -204,6 +204,12 @@ struct riscv {
     if ((e & (R | W | X)) || level == 0) return entry_kind::leaf;
     return entry_kind::table;
   }
+  /// unmap's run scan: a valid level 0 PTE without N (Svnapot) is one
+  /// 4 KiB page.
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if (level == 0) return {V | N, V};
+    return {};
+  }
 
   /// PA of a PTE's PPN field: ppn << 12.
   static constexpr oa_t ppn_oa(word_t e) noexcept { return (e & PPN) << 2; }

@@ -146,6 +146,12 @@ struct x86_64 {
     if (level <= 2 && (e & PS)) return entry_kind::leaf;
     return entry_kind::table;
   }
+  /// unmap's run scan: any present PTE maps one 4 KiB page (SDM 4.5,
+  /// Table 4-20).
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if (level == 0) return {P, P};
+    return {};
+  }
 
   static constexpr oa_t table_oa(word_t e, const params& p) noexcept { return e & addr_mask(p); }
 

@@ -1,0 +1,143 @@
+// exactness_unmap_run_test.cpp - unmap's scan of a run of single-page
+// leaves.
+//
+// unmap clears a run of 4 KiB leaves in one fill after finding where it
+// ends, eight items at a time with the format's one-mask test
+// (format_traits::single_leaf_bits). The masks below are written by hand
+// from each spec's level-0 descriptor layout; the test must only ever
+// accept single-item leaves, and a run that meets a contiguous entry (ARMv8
+// Contiguous, AMDv1 NextLevel 7, RISC-V Svnapot) or an empty item must stop
+// there and leave the table exactly as an item-by-item unmap would.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "genpt/core/format_traits.hpp"
+#include "genpt/format/amdv1.hpp"
+#include "genpt/format/armv8.hpp"
+#include "genpt/format/riscv.hpp"
+#include "genpt/format/vtd_ss.hpp"
+#include "genpt/format/x86_64.hpp"
+#include "genpt/page_table.hpp"
+#include "support/table_helpers.hpp"
+
+namespace {
+
+using genpt::prot;
+using genpt::test::leaf_words;
+
+constexpr std::uint64_t page = 4096;
+constexpr prot rw = prot::read | prot::write;
+
+template <class F>
+constexpr genpt::leaf_bits<std::uint64_t> bits0() {
+  return genpt::format_traits<F>::single_leaf_bits(0);
+}
+
+// SDM Vol. 3A Table 4-20: a PTE with P (bit 0) maps one 4 KiB page.
+TEST(UnmapRunBits, X86PteIsPresentBit) {
+  EXPECT_EQ(bits0<genpt::x86_64>().mask, 0x1u);
+  EXPECT_EQ(bits0<genpt::x86_64>().value, 0x1u);
+}
+// Arm ARM D8.3: level 3 page descriptor bits 1:0 = 0b11, Contiguous bit 52 clear.
+TEST(UnmapRunBits, Armv8PageIsValidPageWithoutContiguous) {
+  EXPECT_EQ(bits0<genpt::armv8_4k_s1>().mask, 0x0010'0000'0000'0003u);
+  EXPECT_EQ(bits0<genpt::armv8_4k_s1>().value, 0x3u);
+  EXPECT_EQ(bits0<genpt::armv8_64k_s2>().mask, 0x0010'0000'0000'0003u);
+}
+// AMD IOMMU §2.2.3: PR bit 0, NextLevel bits 11:9 = 0 (7 is a larger page).
+TEST(UnmapRunBits, Amdv1PteIsPresentWithNextLevel0) {
+  EXPECT_EQ(bits0<genpt::amdv1>().mask, 0xE01u);
+  EXPECT_EQ(bits0<genpt::amdv1>().value, 0x1u);
+}
+// RISC-V Sv39 PTE: V bit 0; Svnapot N bit 63 clear.
+TEST(UnmapRunBits, RiscvPteIsValidWithoutNapot) {
+  EXPECT_EQ(bits0<genpt::riscv>().mask, 0x8000'0000'0000'0001u);
+  EXPECT_EQ(bits0<genpt::riscv>().value, 0x1u);
+}
+// VT-d / EPT: present is any of R, W, X: no one-mask test; the scan
+// classifies every item.
+TEST(UnmapRunBits, VtdSsHasNoMaskAndMatchesNothing) {
+  EXPECT_EQ(bits0<genpt::vtd_ss>().mask, 0u);
+  EXPECT_NE(bits0<genpt::vtd_ss>().value, 0u);
+}
+
+/// Random words (biased towards the low flag bits and the top bits the
+/// formats use): every word the mask accepts is a single-item leaf.
+template <class F>
+void expect_mask_implies_single_leaf() {
+  using traits = genpt::format_traits<F>;
+  constexpr auto b = traits::single_leaf_bits(0);
+  std::mt19937_64 rng(0x756e6d6170);
+  unsigned accepted = 0;
+  for (unsigned i = 0; i < 200000; ++i) {
+    std::uint64_t e = rng();
+    if (i & 1) e &= 0xF000'0000'0000'0FFFu | (rng() & 0x000F'FFFF'FFFF'F000u);
+    if ((e & b.mask) != b.value) continue;
+    ++accepted;
+    ASSERT_EQ(F::classify(e, 0), genpt::entry_kind::leaf) << std::hex << e;
+    ASSERT_EQ(traits::entry_size_lg2(e, 0), traits::item_lg2(0)) << std::hex << e;
+  }
+  EXPECT_GT(accepted, 1000u);
+}
+TEST(UnmapRunBits, X86MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::x86_64>(); }
+TEST(UnmapRunBits, Armv8MaskAcceptsOnlySingleLeaves) {
+  expect_mask_implies_single_leaf<genpt::armv8_4k_s1>();
+  expect_mask_implies_single_leaf<genpt::armv8_16k_s2>();
+}
+TEST(UnmapRunBits, Amdv1MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::amdv1>(); }
+TEST(UnmapRunBits, RiscvMaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::riscv>(); }
+
+/// 48 pages, then a 64 KiB contiguous entry (16 items), then 40 pages,
+/// all adjacent in one leaf table. An unmap of the first 48 pages leaves
+/// the contiguous entry as it was; an unmap of all 104 pages in one call
+/// (its scan meets the contiguous entry inside an eight-item group)
+/// removes everything.
+template <class F>
+void run_with_contiguous_entry(const typename F::config& c) {
+  const std::uint64_t va = 0x4000'0000;
+  auto build = [&] {
+    auto made = genpt::page_table<F>::create(c);
+    EXPECT_TRUE(made);
+    auto& t = *made;
+    EXPECT_TRUE(t.map(va, 0x1'0000'1000, 48 * page, rw));               // oa off 64K: 4K leaves
+    EXPECT_TRUE(t.map(va + 48 * page, 0x2'0000'0000, 16 * page, rw));   // 64K aligned: one entry
+    EXPECT_TRUE(t.map(va + 64 * page, 0x3'0000'1000, 40 * page, rw));
+    return std::move(*made);
+  };
+  {
+    auto t = build();
+    const std::vector<std::uint64_t> cont = leaf_words(t, va + 48 * page, 16 * page);
+    ASSERT_EQ(cont.size(), 16u);
+    genpt::gather g;
+    EXPECT_EQ(t.unmap(va, 48 * page, g), 48 * page);
+    t.sync(g);
+    EXPECT_EQ(leaf_words(t, va + 48 * page, 16 * page), cont);  // untouched
+    EXPECT_FALSE(t.iova_to_phys(va + 47 * page));
+    EXPECT_EQ(t.iova_to_phys(va + 48 * page), 0x2'0000'0000u);
+    EXPECT_EQ(t.iova_to_phys(va + 64 * page), 0x3'0000'1000u);
+  }
+  {
+    auto t = build();
+    genpt::gather g;
+    EXPECT_EQ(t.unmap(va, 104 * page, g), 104 * page);
+    t.sync(g);
+    for (std::uint64_t k = 0; k < 104; ++k) EXPECT_FALSE(t.iova_to_phys(va + k * page)) << k;
+    EXPECT_TRUE(leaf_words(t, va, 104 * page).empty());
+  }
+}
+TEST(UnmapRun, Armv8StopsAtAContiguousRun) {
+  run_with_contiguous_entry<genpt::armv8_4k_s1>(genpt::armv8_4k_s1::config{});
+}
+TEST(UnmapRun, Amdv1StopsAtANextLevel7Page) {
+  run_with_contiguous_entry<genpt::amdv1>(genpt::amdv1::config{.starting_level = 3});
+}
+TEST(UnmapRun, RiscvStopsAtANapotRange) {
+  run_with_contiguous_entry<genpt::riscv>(
+      genpt::riscv::config{.levels = 3, .features = genpt::riscv::sign_extend | genpt::riscv::svnapot});
+}
+
+}  // namespace
