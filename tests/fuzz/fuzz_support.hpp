@@ -1,7 +1,7 @@
 // tests/fuzz/fuzz_support.hpp - what the fuzz harnesses (fuzz_walk.cpp,
-// fuzz_ops.cpp) share: a byte reader that never fails, the ARMv8
-// configurations (as tests/armv8_conformance_test.cpp, plus DBM), and a
-// finding report that aborts.
+// fuzz_ops.cpp) share: a byte reader that never fails, every format's
+// configurations (all_configs of support/format_configs.hpp) by index, and
+// a finding report that aborts.
 //
 // The harnesses build both as libFuzzer targets (clang, GENPT_BUILD_FUZZ)
 // and, in every build, as corpus replays (replay_main.cpp): nothing here
@@ -70,7 +70,7 @@ using test::config_list;
 /// dynamic top; ARMv8 4K/16K/64K stage 1 and 2, TTBR1, LPA/LPA2/LVA, DBM;
 /// RISC-V Sv39/48/57 and x4; VT-d second stage and EPT.
 using all_configs = test::all_configs;
-static_assert(all_configs::size == 44, "update CONFIGS in tests/fuzz/make_corpus.py and this count");
+static_assert(all_configs::size == 48, "update CONFIGS in tests/fuzz/make_corpus.py and this count");
 
 /// Calls f.template operator()<Config>() for the configuration numbered
 /// `n % all_configs::size`.

@@ -21,8 +21,8 @@ import random
 import struct
 import sys
 
-CONFIGS = 44  # genpt::fuzz::all_configs::size
-X86_4, X86_5, AMD_MODE3, ARM_4K_S1_48, RISCV_SV39, VTD_4LEVEL, EPT_4LEVEL_AD = 0, 1, 5, 9, 30, 37, 41
+CONFIGS = 48  # genpt::fuzz::all_configs::size
+X86_4, X86_5, AMD_MODE3, ARM_4K_S1_48, RISCV_SV39, VTD_4LEVEL, EPT_4LEVEL_AD = 0, 1, 5, 9, 34, 41, 45
 BASE_4G = 5   # index of 0x1'0000'0000 in fuzz_walk.cpp's bases[]
 
 

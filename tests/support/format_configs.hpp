@@ -329,9 +329,11 @@ struct armv8_config : alloc_for_oa<Oa> {
     return c;
   }
   static std::vector<va_window> windows() { return windows_of<armv8_config>(); }
-  // Each config runs a short random-model sequence: 20 configs stay well
+  // Each config runs a short random-model sequence: 25 configs stay well
   // under the test-time budget in Debug.
   static constexpr unsigned random_ops = 3000;
+  /// Dirty state is tracked with DBM only (support/battery.hpp).
+  static constexpr bool dirty = (Features & format::dbm) != 0;
 };
 
 #define GENPT_ARMV8_CONFIG(name_, G, S, Va, Oa, F)  \
@@ -368,6 +370,11 @@ struct a64k_s2_30 : armv8_config<16, 2, 30, 40, 0> {
   static constexpr bool iotlb_sim = false;
 };
 GENPT_ARMV8_CONFIG(a64k_s2_52_lpa, 16, 2, 52, 52, armv8_64k_s2::lpa);  // 52-bit IPA and OA
+// DBM on every granule and stage, and with TTBR1.
+GENPT_ARMV8_CONFIG(a4k_s1_39_ttbr1_dbm, 12, 1, 39, 40, armv8_4k_s1::dbm | armv8_4k_s1::ttbr1);
+GENPT_ARMV8_CONFIG(a16k_s1_47_dbm, 14, 1, 47, 48, armv8_16k_s1::dbm);
+GENPT_ARMV8_CONFIG(a64k_s1_48_dbm, 16, 1, 48, 48, armv8_64k_s1::dbm);
+GENPT_ARMV8_CONFIG(a64k_s2_48_dbm, 16, 2, 48, 48, armv8_64k_s2::dbm);
 
 #undef GENPT_ARMV8_CONFIG
 
@@ -379,7 +386,8 @@ using armv8_configs =
     config_list<a4k_s1_48, a4k_s1_39_ttbr1, a4k_s1_32, a4k_s1_52_lpa2, a4k_s1_48_dbm, a16k_s1_48,
                 a16k_s1_47_ttbr1, a16k_s1_52_lpa2, a64k_s1_48, a64k_s1_52_lva, a64k_s1_42_ttbr1,
                 a4k_s2_40, a4k_s2_48, a4k_s2_25, a4k_s2_48_dbm, a16k_s2_40, a16k_s2_48,
-                a64k_s2_48, a64k_s2_30, a64k_s2_52_lpa, a16k_s2_48_dbm>;
+                a64k_s2_48, a64k_s2_30, a64k_s2_52_lpa, a16k_s2_48_dbm, a4k_s1_39_ttbr1_dbm,
+                a16k_s1_47_dbm, a64k_s1_48_dbm, a64k_s2_48_dbm>;
 
 // ------------------------------------------------------------------ riscv --
 
