@@ -1,7 +1,8 @@
 // The typed conformance and random-model suites, run with every level
 // allocator genpt ships besides heap_levels: arena_levels (caller memory at
 // a chosen output address, sub-page tables), deferred_free (epoch-based
-// freeing) and incoherent (cache cleaning for non-snooping walkers).
+// freeing) and incoherent (cache cleaning for non-snooping walkers), over
+// configs of every format.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -12,6 +13,8 @@
 #include "genpt/alloc/incoherent.hpp"
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
+#include "genpt/format/riscv.hpp"
+#include "genpt/format/vtd_ss.hpp"
 #include "support/conformance_suite.hpp"
 #include "support/format_configs.hpp"
 #include "support/random_model_suite.hpp"
@@ -83,6 +86,14 @@ constexpr char kArm16kArena[] = "armv8_16k_s1_48_arena";      // 32-byte top of 
 constexpr char kArm64kS2Arena[] = "armv8_64k_s2_42_arena";    // 64 KiB tables
 constexpr char kArm4kIncoherent[] = "armv8_4k_s1_48_incoherent";
 constexpr char kArm4kDeferred[] = "armv8_4k_s2_40_deferred";  // concatenated top
+constexpr char kSv39Arena[] = "riscv_sv39_arena";
+constexpr char kSv39x4Arena[] = "riscv_sv39x4_arena";  // 16 KiB root from the arena
+constexpr char kSv48Deferred[] = "riscv_sv48_deferred";
+constexpr char kSv39Incoherent[] = "riscv_sv39_incoherent";  // RSW bit 8 as the flush-done bit
+constexpr char kVtdArena[] = "vtd_ss_3level_arena";
+constexpr char kVtdIncoherent[] = "vtd_ss_4level_incoherent";  // bit 9 as the flush-done bit
+constexpr char kEptArena[] = "ept_4level_arena";
+constexpr char kEptDeferred[] = "ept_4level_deferred";
 
 using x86_arena = combo<x86_64_4level, with_arena, kX86Arena>;
 using x86_deferred = combo<x86_64_4level, with_deferred, kX86Deferred>;
@@ -97,9 +108,13 @@ using arm4k_deferred = combo<armv8_cfg<12, 2, 40, 40>, with_deferred_low_oa, kAr
 
 /// Each allocator over a config of each format (the formats' own lists
 /// are in support/format_configs.hpp).
-using allocator_configs =
-    ::testing::Types<x86_arena, x86_deferred, x86_incoherent, amd_arena, arm4k_arena,
-                     arm16k_arena, arm64k_s2_arena, arm4k_incoherent, arm4k_deferred>;
+using allocator_configs = ::testing::Types<
+    x86_arena, x86_deferred, x86_incoherent, amd_arena, arm4k_arena, arm16k_arena, arm64k_s2_arena,
+    arm4k_incoherent, arm4k_deferred, combo<riscv_sv39, with_arena, kSv39Arena>,
+    combo<riscv_sv39x4, with_arena, kSv39x4Arena>, combo<riscv_sv48, with_deferred, kSv48Deferred>,
+    combo<riscv_sv39, with_incoherent, kSv39Incoherent>, combo<vtd_ss_3level_ad, with_arena, kVtdArena>,
+    combo<vtd_ss_4level, with_incoherent, kVtdIncoherent>, combo<ept_4level_ad, with_arena, kEptArena>,
+    combo<ept_4level_ad, with_deferred, kEptDeferred>>;
 
 }  // namespace
 
