@@ -75,8 +75,15 @@ void print_stats() {
 
 // ------------------------------------------------------ per-format facts --
 
+/// What the harness checks a format's walks against: max_level, oa_lg2 (no
+/// translation reaches 2^oa_lg2), ad_bits (the only bits a set_ad walk may
+/// write), vary (register variations drawn from the input). One
+/// specialisation per format below; a format without one fails here.
 template <class Format>
-struct walk_facts;
+struct walk_facts {
+  static_assert(sizeof(Format) == 0,
+                "add walk_facts<Format> (max_level, oa_lg2, ad_bits, vary) in tests/fuzz/fuzz_walk.cpp");
+};
 
 template <>
 struct walk_facts<genpt::x86_64> {
