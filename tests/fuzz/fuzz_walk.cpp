@@ -126,6 +126,7 @@ struct walk_facts<genpt::amdv1> {
     r.oa_lg2 = widths[v2 & 3];
     r.c_bit = (v2 & 4) && r.oa_lg2 < 52 ? std::uint64_t{1} << r.oa_lg2 : 0;
   }
+  static bool pass_through(const regs& r) { return r.mode == 0; }  // DTE Mode 0: no translation
 };
 
 template <unsigned G, unsigned S>
@@ -202,7 +203,6 @@ struct vtd_ss_facts {
     if (v2 & 2) r.va_bits = in.u8() % 64;
     if (v2 & 4) r.oa_bits = 32 + in.u8() % 21;
   }
-  static bool pass_through(const regs&) { return false; }
 };
 template <>
 struct walk_facts<genpt::vtd_ss> : vtd_ss_facts<false> {};
@@ -299,10 +299,7 @@ void walk_image(reader& in, std::uint8_t v1, std::uint8_t v2, std::uint8_t v3) {
   if (size) std::memcpy(image.get(), bytes.data(), size);
   const genpt::span_memory mem(image.get(), size, base);
   bool pass_through = false;
-  if constexpr (std::is_same_v<format, genpt::amdv1>)
-    pass_through = r.mode == 0;
-  else if constexpr (requires { facts::pass_through(r); })
-    pass_through = facts::pass_through(r);
+  if constexpr (requires { facts::pass_through(r); }) pass_through = facts::pass_through(r);
 
   // The set_ad walks share one word copy of the image (the rw memory's
   // host order); every write they make is logged and checked.
