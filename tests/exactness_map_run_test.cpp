@@ -3,7 +3,10 @@
 // map() writes a run of 4K leaves by adding the encoded page step to the
 // previous item when the format's oa encoding is linear over the run, and
 // item by item when it is not (ARMv8 FEAT_LPA2 moves OA[51:50] to bits 9:8,
-// so a run whose oa crosses 2^50 is not). Every expected word here is
+// so a run whose oa crosses 2^50 is not). A run of same-size multi-item
+// leaves (ARMv8 contiguous, RISC-V Svnapot, AMDv1 NextLevel=7) is written
+// the same way, one leaf word per leaf plus the format's item step, with
+// the same fallback. Every expected word here is
 // written by hand from the spec's descriptor layout, never from genpt's
 // encode hooks.
 #include <gtest/gtest.h>
@@ -13,6 +16,7 @@
 
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
+#include "genpt/format/riscv.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
 #include "support/table_helpers.hpp"
@@ -122,6 +126,86 @@ TEST(MapRun, Armv8RunOf256PagesHoldsOneFrameEach) {
   // Normal NC (docs/formats.md), so it is masked off here.
   for (unsigned k = 0; k < 256; ++k)
     EXPECT_EQ(w[k] & ~(std::uint64_t{0x3} << 8), arm_page_rw_el0 | (oa + k * page)) << k;
+}
+
+// Arm ARM D8.3: the Contiguous bit is bit 52; every item of a 4K-granule
+// contiguous run holds its own page's OA.
+constexpr std::uint64_t arm_contiguous = std::uint64_t{1} << 52;
+
+TEST(MapRun, Armv8RunOfSixteenContiguousLeavesHoldsEachPagesOa) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{});
+  ASSERT_TRUE(t);
+  // va and oa agree mod 64K, not mod 128K: sixteen 64K contiguous runs.
+  const std::uint64_t va = 0x8000'0000, oa = 0x40'0001'0000;
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k)
+    EXPECT_EQ(w[k] & ~(std::uint64_t{0x3} << 8), arm_page_rw_el0 | arm_contiguous | (oa + k * page)) << k;
+}
+
+TEST(MapRun, Armv8Lpa2ContiguousLeavesAcrossOa2Pow50KeepEachItemsHighBits) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{.va_lg2 = 48, .oa_lg2 = 52, .features = F::lpa2});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x1'0000'0000;
+  // Eight 64K runs below 2^50, eight above (va ^ oa has bit 16 set).
+  const std::uint64_t oa = (std::uint64_t{1} << 50) - 8 * 0x1'0000;
+  const std::uint64_t va_odd = va + 0x1'0000;  // makes va ^ oa = 64K mod 128K
+  ASSERT_TRUE(t->map(va_odd, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va_odd, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k) EXPECT_EQ(w[k], arm_lpa2_page(oa + k * page) | arm_contiguous) << k;
+  EXPECT_EQ(w[127] & (0x3u << 8), 0u);         // OA 2^50 - 4K
+  EXPECT_EQ(w[128] & (0x3u << 8), 0x1u << 8);  // OA 2^50
+  EXPECT_EQ(t->iova_to_phys(va_odd + 128 * page + 7), oa + 128 * page + 7);
+}
+
+// RISC-V Svnapot: a 64 KiB NAPOT leaf is 16 identical PTEs with N (bit 63)
+// and ppn[0][3:0] = 0b1000; 0xDF is V R W X U A D (riscv_format_test.cpp,
+// NapotSixtyFourK).
+TEST(MapRun, RiscvRunOfSixteenNapotLeavesRepeatsEachLeafsPte) {
+  auto t = genpt::page_table<genpt::riscv>::create(
+      {.levels = 3, .features = genpt::riscv::sign_extend | genpt::riscv::svnapot});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x4000'0000, oa = 0x8001'0000;  // va ^ oa: 64K-aligned only
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  for (unsigned k = 0; k < 256; ++k) {
+    const std::uint64_t ppn = ((oa >> 12) + 16 * (k / 16)) | 0x8;
+    EXPECT_EQ(w[k], (std::uint64_t{1} << 63) | (ppn << 10) | 0xDF) << k;
+  }
+  EXPECT_EQ(w[0], 0x8000'0000'2000'60DFu);  // riscv_format_test.cpp's worked value
+}
+
+// AMD IOMMU spec Table 15: a NextLevel=7 64K page has address bits 14:12
+// set and bit 15 clear, NextLevel 11:9 = 7; all 16 items repeat it
+// (amdv1_format_test.cpp, Page64KHasBits14To12Set).
+TEST(MapRun, Amdv1RunOfSixteen64KLeavesRepeatsEachLeafsWord) {
+  auto t = genpt::page_table<genpt::amdv1>::create(genpt::amdv1::config{.starting_level = 3});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x20'0000'0000, oa = 0x7'6541'0000;  // va ^ oa: 64K-aligned only
+  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  ASSERT_EQ(w.size(), 256u);
+  const std::uint64_t pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);
+  for (unsigned k = 0; k < 256; ++k) {
+    const std::uint64_t fields = w[k] & ~((std::uint64_t{1} << 6) | (std::uint64_t{1} << 60));
+    EXPECT_EQ(fields, (oa + 0x1'0000 * (k / 16)) | 0x7000 | (0x7u << 9) | pr_ir_iw) << k;
+  }
+}
+
+TEST(MapRun, ContiguousRunOverAnOccupiedLeafFailsAndLeavesTheTableAsItWas) {
+  using F = genpt::armv8<12, 1>;
+  auto t = genpt::page_table<F>::create(F::config{});
+  ASSERT_TRUE(t);
+  const std::uint64_t va = 0x8000'0000, oa = 0x40'0001'0000;
+  ASSERT_TRUE(t->map(va + 200 * page, 0x9000'0000, page, rw));  // inside the 13th 64K run
+  const std::vector<std::uint64_t> before = leaf_words(*t, va, 512 * page);
+  EXPECT_EQ(t->map(va, oa, 256 * page, rw).error(), genpt::errc::address_in_use);
+  EXPECT_EQ(leaf_words(*t, va, 512 * page), before);
 }
 
 }  // namespace

@@ -215,7 +215,11 @@ class page_table {
     if (t0 && len == log2_to_int(min_lg2) && log2_mod(va, min_lg2) == 0) {
       word_t* const item = t0 + traits::index_of(va, 0, traits::item_lg2(1));
       const word_t e = detail::load_item(item);
-      if (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2) {
+      // The format's one-mask test first (a single-item leaf; AMDv1 would
+      // otherwise decode NextLevel and the page size), then the full test.
+      constexpr auto one = traits::single_leaf_bits(0);
+      if (((e & one.mask) == one.value && traits::item_lg2(0) == min_lg2) ||
+          (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2)) {
         detail::store_item(item, word_t{0});
         if (flush_.must_flush_before(g, va, last)) sync(g);
         g.add_range(va, last);

@@ -118,7 +118,7 @@ struct map_walk {
       const unsigned sz = sizes ? best_pgsize_lg2(sizes, va, last, oa) : 0;
       if (sz) {
         const unsigned first = s.index;
-        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes, fresh) : leaf<L>(s, sz, fresh);
+        const errc r = sz == ilg2 ? leaf_run<L>(s, sizes, fresh) : leaf_span<L>(s, sz, sizes, fresh);
         dirty.note(first, s.index);
         if (r != ok || done) return r;
         continue;
@@ -258,21 +258,65 @@ struct map_walk {
     return ok;
   }
 
+  /// Leaves to make at s.index before the table end, the request end, or
+  /// the point where a size of this level larger than 2^sz could start:
+  /// each of 2^sz bytes, so 2^(sz - item_lg2) items apiece.
+  template <class State>
+  std::uint64_t run_leaves(const State& s, unsigned sz, std::uint64_t sizes) const noexcept {
+    std::uint64_t count = (s.end_index - s.index) >> (sz - State::item_lg2);
+    const std::uint64_t len = last - va + 1;  // 0: the whole 64-bit space
+    if (len != 0 && (len >> sz) < count) count = len >> sz;
+    if (const std::uint64_t larger = sizes & ~log2_to_max_int(sz + 1)) {
+      const unsigned next = ffs64(larger);
+      if (log2_mod(va ^ oa, next) == 0) {
+        const std::uint64_t to_boundary = (log2_to_int(next) - log2_mod(va, next)) >> sz;
+        if (to_boundary < count) count = to_boundary;
+      }
+    }
+    return count;
+  }
+
+  /// Leaves of 2^sz bytes, each of several items (a contiguous run: ARMv8
+  /// contiguous hint, RISC-V Svnapot, AMDv1 NextLevel=7), from s.index on,
+  /// as many as run_leaves() allows: when every item is zero and the
+  /// format's leaf word is linear over the leaves (each one's first item
+  /// is the one before plus the encoded step of 2^sz), all are written by
+  /// one loop with one make_leaf; otherwise one leaf by leaf().
+  template <unsigned L, class State>
+  errc leaf_span(State& s, unsigned sz, std::uint64_t sizes, bool fresh) noexcept {
+    const std::uint64_t count = run_leaves(s, sz, sizes);
+    if (count < 2) return leaf<L>(s, sz, fresh);
+    const unsigned n = 1u << (sz - State::item_lg2);
+    word_t* const item = s.table + s.index;
+    word_t any = 0;
+    if (!fresh) {
+#pragma GCC unroll 8
+      for (std::uint64_t k = 0; k < count * n; ++k) any |= load_item(item + k);
+    }
+    if (any != 0) return leaf<L>(s, sz, fresh);  // one at a time, with full checks
+    const word_t d0 = Format::make_leaf(oa, sz, L, a, c.p);
+    const word_t leaf_step = Format::make_leaf(oa + log2_to_int(sz), sz, L, a, c.p) - d0;
+    // Linear up to the run's last leaf (no oa bit the encoding moves
+    // elsewhere, e.g. ARMv8 LPA2's OA[51:50], changes inside the run).
+    if (Format::make_leaf(oa + ((count - 1) << sz), sz, L, a, c.p) != d0 + (count - 1) * leaf_step)
+      return leaf<L>(s, sz, fresh);
+    const word_t step = traits::leaf_item_step(sz, L, c.p);
+    word_t d = d0;
+    for (std::uint64_t j = 0; j < count; ++j, d += leaf_step) fill_items(item + j * n, d, step, n);
+    s.index += static_cast<unsigned>(count * n);
+    const va_t run_last = va + ((count << sz) - 1);
+    if (run_last == last) done = true;
+    va = run_last + 1;
+    oa += count << sz;
+    return ok;
+  }
+
   /// A run of single-item leaves, up to the table end, the request end, or
   /// the point where a larger (contiguous) size of this level could start.
   template <unsigned L, class State>
   errc leaf_run(State& s, std::uint64_t sizes, bool fresh) noexcept {
     constexpr unsigned ilg2 = State::item_lg2;
-    std::uint64_t count = s.end_index - s.index;
-    const std::uint64_t len = last - va + 1;  // 0: the whole 64-bit space
-    if (len != 0 && (len >> ilg2) < count) count = len >> ilg2;
-    if (const std::uint64_t larger = sizes & ~log2_to_max_int(ilg2 + 1)) {
-      const unsigned next = ffs64(larger);
-      if (log2_mod(va ^ oa, next) == 0) {
-        const std::uint64_t to_boundary = (log2_to_int(next) - log2_mod(va, next)) >> ilg2;
-        if (to_boundary < count) count = to_boundary;
-      }
-    }
+    const std::uint64_t count = run_leaves(s, ilg2, sizes);
     word_t* item = s.table + s.index;
     // Fast path: every item of the run is zero (the only empty form genpt writes).
     word_t any = 0;
