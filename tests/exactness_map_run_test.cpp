@@ -58,20 +58,25 @@ TEST(MapRun, X86RunOnAWarmTableHoldsOneFrameEach) {
 
 // AMD IOMMU spec Table 15 (PTE): PR (bit 0), NextLevel 11:9 = 0 for a 4K
 // leaf, address 51:12, IR (61), IW (62).
-TEST(MapRun, Amdv1RunOf256PagesHoldsOneFrameEach) {
+constexpr std::uint64_t amd_pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);
+
+/// The 256 leaf items an AMDv1 map of 256 pages at va made, without what
+/// genpt may add beyond the spec fields these tests check (the dirty bit,
+/// bit 6, and the FC bit 60).
+std::vector<std::uint64_t> amdv1_run_fields(std::uint64_t va, std::uint64_t oa) {
   auto t = genpt::page_table<genpt::amdv1>::create(genpt::amdv1::config{.starting_level = 3});
-  ASSERT_TRUE(t);
+  EXPECT_TRUE(t && t->map(va, oa, 256 * page, rw));
+  if (!t) return {};
+  std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  for (std::uint64_t& x : w) x &= ~((std::uint64_t{1} << 6) | (std::uint64_t{1} << 60));
+  return w;
+}
+
+TEST(MapRun, Amdv1RunOf256PagesHoldsOneFrameEach) {
   const std::uint64_t va = 0x20'0000'0000, oa = 0x7'6543'1000;
-  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
-  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  const std::vector<std::uint64_t> w = amdv1_run_fields(va, oa);
   ASSERT_EQ(w.size(), 256u);
-  const std::uint64_t pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);
-  for (unsigned k = 0; k < 256; ++k) {
-    // Mask off what genpt may add beyond the spec fields checked here
-    // (the dirty bit, bit 6, and the FC bit 60 are not asserted).
-    const std::uint64_t fields = w[k] & ~((std::uint64_t{1} << 6) | (std::uint64_t{1} << 60));
-    EXPECT_EQ(fields, (oa + k * page) | pr_ir_iw) << k;
-  }
+  for (unsigned k = 0; k < 256; ++k) EXPECT_EQ(w[k], (oa + k * page) | amd_pr_ir_iw) << k;
 }
 
 // Arm ARM D8.3 (VMSAv8-64 descriptors), 4K granule, stage 1 page:
@@ -184,17 +189,11 @@ TEST(MapRun, RiscvRunOfSixteenNapotLeavesRepeatsEachLeafsPte) {
 // set and bit 15 clear, NextLevel 11:9 = 7; all 16 items repeat it
 // (amdv1_format_test.cpp, Page64KHasBits14To12Set).
 TEST(MapRun, Amdv1RunOfSixteen64KLeavesRepeatsEachLeafsWord) {
-  auto t = genpt::page_table<genpt::amdv1>::create(genpt::amdv1::config{.starting_level = 3});
-  ASSERT_TRUE(t);
   const std::uint64_t va = 0x20'0000'0000, oa = 0x7'6541'0000;  // va ^ oa: 64K-aligned only
-  ASSERT_TRUE(t->map(va, oa, 256 * page, rw));
-  const std::vector<std::uint64_t> w = leaf_words(*t, va, 256 * page);
+  const std::vector<std::uint64_t> w = amdv1_run_fields(va, oa);
   ASSERT_EQ(w.size(), 256u);
-  const std::uint64_t pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);
-  for (unsigned k = 0; k < 256; ++k) {
-    const std::uint64_t fields = w[k] & ~((std::uint64_t{1} << 6) | (std::uint64_t{1} << 60));
-    EXPECT_EQ(fields, (oa + 0x1'0000 * (k / 16)) | 0x7000 | (0x7u << 9) | pr_ir_iw) << k;
-  }
+  for (unsigned k = 0; k < 256; ++k)
+    EXPECT_EQ(w[k], (oa + 0x1'0000 * (k / 16)) | 0x7000 | (0x7u << 9) | amd_pr_ir_iw) << k;
 }
 
 TEST(MapRun, ContiguousRunOverAnOccupiedLeafFailsAndLeavesTheTableAsItWas) {
