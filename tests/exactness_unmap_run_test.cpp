@@ -58,18 +58,25 @@ TEST(UnmapRunBits, RiscvPteIsValidWithoutNapot) {
   EXPECT_EQ(bits0<genpt::riscv>().mask, 0x8000'0000'0000'0001u);
   EXPECT_EQ(bits0<genpt::riscv>().value, 0x1u);
 }
-// VT-d / EPT: present is any of R, W, X: no one-mask test; the scan
-// classifies every item.
-TEST(UnmapRunBits, VtdSsHasNoMaskAndMatchesNothing) {
-  EXPECT_EQ(bits0<genpt::vtd_ss>().mask, 0u);
-  EXPECT_NE(bits0<genpt::vtd_ss>().value, 0u);
+// VT-d §9.8 SS-PTE / SDM Vol. 3C Table 29-7 EPT PTE: present is any of
+// R (bit 0), W, X; a PTE with R is a present 4 KiB leaf, so the test is R
+// alone (write-only and execute-only PTEs are classified one by one).
+TEST(UnmapRunBits, VtdSsAndEptPteIsReadBit) {
+  EXPECT_EQ(bits0<genpt::vtd_ss>().mask, 0x1u);
+  EXPECT_EQ(bits0<genpt::vtd_ss>().value, 0x1u);
+  EXPECT_EQ(bits0<genpt::ept>().mask, 0x1u);
+  EXPECT_EQ(bits0<genpt::ept>().value, 0x1u);
 }
 
 /// Random words (biased towards the low flag bits and the top bits the
-/// formats use): every word the mask accepts is a single-item leaf.
+/// formats use): every word the mask accepts is a single-item leaf, whose
+/// OA single_leaf_oa (iova_to_phys's shortcut) decodes as entry_oa does.
 template <class F>
-void expect_mask_implies_single_leaf() {
+void expect_mask_implies_single_leaf(const typename F::config& cfg = {}) {
   using traits = genpt::format_traits<F>;
+  const auto made = F::init(cfg);
+  ASSERT_TRUE(made);
+  const typename F::params& p = *made;
   constexpr auto b = traits::single_leaf_bits(0);
   std::mt19937_64 rng(0x756e6d6170);
   unsigned accepted = 0;
@@ -80,6 +87,7 @@ void expect_mask_implies_single_leaf() {
     ++accepted;
     ASSERT_EQ(F::classify(e, 0), genpt::entry_kind::leaf) << std::hex << e;
     ASSERT_EQ(traits::entry_size_lg2(e, 0), traits::item_lg2(0)) << std::hex << e;
+    ASSERT_EQ(traits::single_leaf_oa(e, 0, p), F::entry_oa(e, 0, p)) << std::hex << e;
   }
   EXPECT_GT(accepted, 1000u);
 }
@@ -87,9 +95,16 @@ TEST(UnmapRunBits, X86MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_
 TEST(UnmapRunBits, Armv8MaskAcceptsOnlySingleLeaves) {
   expect_mask_implies_single_leaf<genpt::armv8_4k_s1>();
   expect_mask_implies_single_leaf<genpt::armv8_16k_s2>();
+  expect_mask_implies_single_leaf<genpt::armv8_4k_s1>({.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_4k_s1::lpa2});
+  expect_mask_implies_single_leaf<genpt::armv8_64k_s1>(
+      {.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_64k_s1::lpa | genpt::armv8_64k_s1::lva});
 }
 TEST(UnmapRunBits, Amdv1MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::amdv1>(); }
 TEST(UnmapRunBits, RiscvMaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::riscv>(); }
+TEST(UnmapRunBits, VtdSsAndEptMaskAcceptsOnlySingleLeaves) {
+  expect_mask_implies_single_leaf<genpt::vtd_ss>();
+  expect_mask_implies_single_leaf<genpt::ept>();
+}
 
 /// 48 pages, then a 64 KiB contiguous entry (16 items), then 40 pages,
 /// all adjacent in one leaf table. An unmap of the first 48 pages leaves
@@ -138,6 +153,28 @@ TEST(UnmapRun, Amdv1StopsAtANextLevel7Page) {
 TEST(UnmapRun, RiscvStopsAtANapotRange) {
   run_with_contiguous_entry<genpt::riscv>(
       genpt::riscv::config{.levels = 3, .features = genpt::riscv::sign_extend | genpt::riscv::svnapot});
+}
+
+/// A run of single-page leaves where the one-mask test rejects some items
+/// that are still single-page leaves (VT-d write-only PTEs: W without R)
+/// is removed whole: the scan classifies those items one by one. The
+/// words are the SS-PTE layout (VT-d §9.8): R bit 0, W bit 1, address 51:12.
+TEST(UnmapRun, VtdSsRemovesWriteOnlyPagesInsideARun) {
+  auto made = genpt::page_table<genpt::vtd_ss>::create(genpt::vtd_ss::config{});
+  ASSERT_TRUE(made);
+  auto& t = *made;
+  const std::uint64_t va = 0x4000'0000;
+  ASSERT_TRUE(t.map(va, 0x1'0000'1000, 20 * page, rw));
+  ASSERT_TRUE(t.map(va + 20 * page, 0x2'0000'1000, 5 * page, prot::write));
+  ASSERT_TRUE(t.map(va + 25 * page, 0x3'0000'1000, 15 * page, rw));
+  const std::vector<std::uint64_t> w = leaf_words(t, va + 19 * page, 2 * page);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], 0x1'0001'4003u);  // R | W
+  EXPECT_EQ(w[1], 0x2'0000'1002u);  // W only
+  genpt::gather g;
+  EXPECT_EQ(t.unmap(va, 40 * page, g), 40 * page);
+  t.sync(g);
+  EXPECT_TRUE(leaf_words(t, va, 40 * page).empty());
 }
 
 }  // namespace

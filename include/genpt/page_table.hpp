@@ -136,6 +136,56 @@ class page_table {
   /// Errors: as map(prot); invalid_argument when the format cannot express `a`.
   result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
     if (!traits::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
+    if (word_t* const item = one_page_item(va, oa, len)) {
+      // One smallest page onto an empty item of an existing level-0
+      // table: one store, no allocation, nothing to roll back or flush.
+      if (detail::load_item(item) == 0) {
+        detail::store_item(item, Format::make_leaf(oa, ffs64(pgsizes_), 0, a, params_));
+        return {};
+      }
+    }
+    return map_general(va, oa, len, a);
+  }
+
+  /// Unmaps whole entries from va on, gathering what must be invalidated.
+  /// Never splits an entry: nothing is removed from an entry that starts
+  /// before va, and an entry that ends after va + len - 1 is removed whole.
+  /// Stops at the first hole. Returns the bytes unmapped from va (larger
+  /// than len when the last entry reached past it; 0 on a bad range).
+  /// The removed tables are freed by sync(g), after the flush.
+  std::uint64_t unmap(va_t va, std::uint64_t len, gather& g) noexcept {
+    if (word_t* const item = one_page_item(va, 0, len)) {
+      // One smallest page: remove it in place without the general walk.
+      // The format's one-mask test first (a single-item leaf; AMDv1 would
+      // otherwise decode NextLevel and the page size), then the full test.
+      const word_t e = detail::load_item(item);
+      constexpr auto one = traits::single_leaf_bits(0);
+      const unsigned min_lg2 = ffs64(pgsizes_);
+      if (((e & one.mask) == one.value && traits::item_lg2(0) == min_lg2) ||
+          (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2)) {
+        detail::store_item(item, word_t{0});
+        const va_t last = va + (len - 1);
+        if (flush_.must_flush_before(g, va, last)) sync(g);
+        g.add_range(va, last);
+        g.add_leaf_level(0);
+        return len;
+      }
+    }
+    return unmap_general(va, len, g);
+  }
+
+  /// unmap(), then sync() of its own gather.
+  std::uint64_t unmap(va_t va, std::uint64_t len) noexcept {
+    gather g;
+    const std::uint64_t n = unmap(va, len, g);
+    sync(g);
+    return n;
+  }
+
+ private:
+  /// map(attrs) past the one-page path: validation, growth, the walk.
+  [[gnu::noinline]] result<void> map_general(va_t va, oa_t oa, std::uint64_t len,
+                                             const attrs_type& a) noexcept {
     if (len == 0) return unexpected(errc::invalid_argument);
     const va_t last = va + (len - 1);
     const oa_t oa_last = oa + (len - 1);
@@ -160,16 +210,6 @@ class page_table {
     // A request inside one existing level-0 table starts the walk there
     // (never for cache-cleaning allocators: see small_range_table).
     word_t* const t0 = small_range_table(table, top_level, span, va, last);
-    // One smallest page onto an empty item of that table: one store, no
-    // allocation, no rollback.
-    if (t0 && len == log2_to_int(min_lg2) && (Format::leaf_sizes(0, params_) & len)) {
-      word_t* const item = t0 + traits::index_of(va, 0, traits::item_lg2(1));
-      if (detail::load_item(item) == 0) {
-        detail::store_item(item, Format::make_leaf(oa, min_lg2, 0, a, params_));
-        return {};
-      }
-    }
-
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
     w.live = live_hook();
@@ -192,13 +232,8 @@ class page_table {
     return {};
   }
 
-  /// Unmaps whole entries from va on, gathering what must be invalidated.
-  /// Never splits an entry: nothing is removed from an entry that starts
-  /// before va, and an entry that ends after va + len - 1 is removed whole.
-  /// Stops at the first hole. Returns the bytes unmapped from va (larger
-  /// than len when the last entry reached past it; 0 on a bad range).
-  /// The removed tables are freed by sync(g), after the flush.
-  std::uint64_t unmap(va_t va, std::uint64_t len, gather& g) noexcept {
+  /// unmap(g) past the one-page path: range checks and the walk.
+  [[gnu::noinline]] std::uint64_t unmap_general(va_t va, std::uint64_t len, gather& g) noexcept {
     if (len == 0) return 0;
     va_t last = va + (len - 1);
     if (last < va) return 0;
@@ -210,24 +245,6 @@ class page_table {
     // A request inside one existing level-0 table (never covering all of
     // it, so no table is freed) starts the walk there.
     word_t* const t0 = small_range_table(table, top_level, span, va, last);
-    // One smallest page: remove it in place without the general walk.
-    const unsigned min_lg2 = ffs64(pgsizes_);
-    if (t0 && len == log2_to_int(min_lg2) && log2_mod(va, min_lg2) == 0) {
-      word_t* const item = t0 + traits::index_of(va, 0, traits::item_lg2(1));
-      const word_t e = detail::load_item(item);
-      // The format's one-mask test first (a single-item leaf; AMDv1 would
-      // otherwise decode NextLevel and the page size), then the full test.
-      constexpr auto one = traits::single_leaf_bits(0);
-      if (((e & one.mask) == one.value && traits::item_lg2(0) == min_lg2) ||
-          (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2)) {
-        detail::store_item(item, word_t{0});
-        if (flush_.must_flush_before(g, va, last)) sync(g);
-        g.add_range(va, last);
-        g.add_leaf_level(0);
-        return len;
-      }
-    }
-
     detail::change_set removed;
     detail::unmap_walk<Format, Alloc> w{{params_, alloc_}, va, last, removed};
     if (t0)
@@ -240,13 +257,7 @@ class page_table {
     return w.unmapped;
   }
 
-  /// unmap(), then sync() of its own gather.
-  std::uint64_t unmap(va_t va, std::uint64_t len) noexcept {
-    gather g;
-    const std::uint64_t n = unmap(va, len, g);
-    sync(g);
-    return n;
-  }
+ public:
 
   /// Hands the gather to the flush policy, then frees its tables through
   /// the allocator (which may defer further), and empties the gather.
@@ -640,6 +651,30 @@ class page_table {
     return log2_mod(va, traits::entry_size_lg2(detail::load_item(item), level)) != 0;
   }
 
+  /// The level-0 item of a one-page request: len is the level-0 item size
+  /// and a page size of the table; va and oa are aligned to it; oa lies below
+  /// 2^oa_lg2; va lies inside the current top; and every level above holds
+  /// a table pointer. nullptr otherwise: the general path then decides,
+  /// errors included. Never for cache-cleaning allocators (see
+  /// small_range_table). unmap passes oa 0.
+  [[gnu::always_inline]] word_t* one_page_item(va_t va, oa_t oa, std::uint64_t len) const noexcept {
+    if constexpr (detail::cleaning_allocator<Alloc> || Format::max_top_level == 0) {
+      return nullptr;
+    } else {
+      // The level-0 item size: nothing smaller is a page, and it is a leaf
+      // size only of level 0 (so in pgsizes_ only as a level-0 leaf).
+      constexpr std::uint64_t item = log2_to_int(traits::item_lg2(0));
+      if (len != item || !(pgsizes_ & item) || log2_mod(va | oa, traits::item_lg2(0)) != 0) return nullptr;
+      if (log2_div(oa, params_.oa_lg2) != 0) return nullptr;  // oa aligned: oa + len - 1 shares its high bits
+      const top_ref t = top();
+      if (t.level == 0) return nullptr;
+      const unsigned span = traits::top_span_lg2(params_, t.level);
+      // va aligned to the page: the page lies in va's window.
+      if (!detail::va_range_valid(params_.layout, span, va, va)) return nullptr;
+      return leaf_item(t.table, t.level, span, va);
+    }
+  }
+
   /// The level-0 table holding all of [va, last] when the range is smaller
   /// than that table's span (so no leaf above level 0 can be made and the
   /// table cannot be wholly covered) and the path to it exists; nullptr
@@ -660,9 +695,9 @@ class page_table {
 
   /// The level-0 item translating va when every level above holds a table
   /// pointer; nullptr otherwise.
-  word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
+  [[gnu::always_inline]] word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
     const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) __attribute__((always_inline)) {
       return detail::find_leaf_item<Format, decltype(lv)::value>(c, table, span, va);
     });
   }

@@ -47,7 +47,8 @@ struct iotlb_flush;
 //   const char* level_name(unsigned level, const params&)     spec name, for dumps
 // Optional, each with its default in format_traits.hpp and nowhere else
 // (every caller goes through format_traits<F>): item_lg2, table_lg2_at,
-//   entry_size_lg2, leaf_item_step, top_table_lg2, encode_oa,
+//   entry_size_lg2, single_leaf_bits, single_leaf_oa, leaf_item_step,
+//   top_table_lg2, encode_oa,
 //   prot_supported, may_grow_top, root_fits, attrs_valid, sw_bit_mask, the
 //   dirty hooks is_write_dirty / make_write_clean / make_write_dirty /
 //   dirty_supported, the live-update hooks bbm_level / change_needs_bbm /

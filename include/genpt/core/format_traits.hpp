@@ -176,6 +176,16 @@ struct format_traits {
     else
       return {};
   }
+  /// OA of an item that passes single_leaf_bits(level): the start of the
+  /// one item it maps (F::single_leaf_oa(e, level, p), for a format whose
+  /// entry_oa decodes the entry size first; default entry_oa). iova_to_phys
+  /// takes it for such items, so the size decode leaves its latency chain.
+  static constexpr oa_t single_leaf_oa(word_t e, unsigned level, const params& p) noexcept {
+    if constexpr (requires { F::single_leaf_oa(e, 0u, p); })
+      return F::single_leaf_oa(e, level, p);
+    else
+      return F::entry_oa(e, level, p);
+  }
   /// Added to the first item's descriptor for each further item of a
   /// contiguous leaf (ARMv8: one item of OA; AMDv1: 0, replicated).
   static constexpr word_t leaf_item_step(unsigned size_lg2, unsigned level,

@@ -100,15 +100,26 @@ struct unmap_walk {
     // as it would be one store later.
     unsigned k = s.index + 1;
     constexpr auto bits = traits::single_leaf_bits(L);
+    // (e & mask) == value for all eight items <=> the AND of the eight has
+    // every `ones` bit and their OR has no `zeros` bit: two ALU operations
+    // per item instead of mask, compare and combine.
+    constexpr word_t ones = bits.value & bits.mask;
+    constexpr word_t zeros = bits.mask & ~bits.value;
     while (k + 8 <= lim) {  // eight at a time, branch-free inside
       bool all = true;
+      if constexpr (bits.mask != 0 && (bits.value & ~bits.mask) == 0) {
+        word_t and_acc = ~word_t{0};
+        word_t or_acc = 0;
 #pragma GCC unroll 8
-      for (unsigned j = 0; j < 8; ++j) {
-        const word_t e = load_item(s.table + k + j);
-        if constexpr (bits.mask != 0)
-          all &= (e & bits.mask) == bits.value;  // implies is_single_leaf<L>(e)
-        else
-          all &= is_single_leaf<L>(e);
+        for (unsigned j = 0; j < 8; ++j) {
+          const word_t e = load_item(s.table + k + j);
+          and_acc &= e;
+          if constexpr (zeros != 0) or_acc |= e;
+        }
+        all = (and_acc & ones) == ones && (or_acc & zeros) == 0;  // implies is_single_leaf<L> for each
+      } else {
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; ++j) all &= is_single_leaf<L>(load_item(s.table + k + j));
       }
       if (!all) break;
       k += 8;

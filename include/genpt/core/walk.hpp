@@ -199,6 +199,13 @@ template <class Format, unsigned L, class Ctx>
   const auto e = load_item_acquire(table + traits::index_of(va, L, span_lg2));
   switch (Format::classify(e, L)) {
     case entry_kind::leaf:
+      // A single-item leaf first (a branch the predictor takes), so a
+      // contiguous-entry size decode stays off the lookup's latency chain.
+      if constexpr (traits::single_leaf_bits(L).mask != 0) {
+        constexpr auto one = traits::single_leaf_bits(L);
+        if ((e & one.mask) == one.value) [[likely]]
+          return traits::single_leaf_oa(e, L, c.p) | log2_mod(va, traits::item_lg2(L));
+      }
       return Format::entry_oa(e, L, c.p) | log2_mod(va, traits::entry_size_lg2(e, L));
     case entry_kind::table:
       if constexpr (L > 0) return lookup<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va);

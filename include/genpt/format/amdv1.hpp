@@ -201,6 +201,8 @@ struct amdv1 {
   static constexpr oa_t entry_oa(word_t e, unsigned level, const params& p) noexcept {
     return log2_align_down(e & addr_mask(p), entry_size_lg2(e, level));
   }
+  /// A PTE with NextLevel 0 maps the 4 KiB page its address field names.
+  static constexpr oa_t single_leaf_oa(word_t e, unsigned, const params& p) noexcept { return e & addr_mask(p); }
 
   /// Every power of two from the item size up to 256 items, below bit 52
   /// (the address field ends at bit 51), without 512 GiB, none in the

@@ -375,6 +375,8 @@ struct armv8 {
   static constexpr oa_t entry_oa(word_t e, unsigned level, const params& p) noexcept {
     return log2_align_down(decode_oa(e, p), entry_size_lg2(e, level));
   }
+  /// A page descriptor without Contiguous maps the page its OA names.
+  static constexpr oa_t single_leaf_oa(word_t e, unsigned, const params& p) noexcept { return decode_oa(e, p); }
 
   /// Each further item of a contiguous run: one item more of OA. Runs are
   /// aligned to their size (at most 2^47), so the add never carries out of

@@ -236,6 +236,8 @@ struct riscv {
   static constexpr oa_t entry_oa(word_t e, unsigned level, const params&) noexcept {
     return log2_align_down(ppn_oa(e), entry_size_lg2(e, level));
   }
+  /// A leaf without N maps the page its PPN names.
+  static constexpr oa_t single_leaf_oa(word_t e, unsigned, const params&) noexcept { return ppn_oa(e); }
 
   /// The PPN field of an oa: make_leaf(oa) is attribute bits | encode_oa(oa).
   static constexpr word_t encode_oa(oa_t oa, const params&) noexcept { return (oa >> 2) & PPN; }

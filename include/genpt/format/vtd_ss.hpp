@@ -176,6 +176,15 @@ struct basic_vtd_ss {
     return entry_kind::table;
   }
 
+  /// unmap's one-mask run test (format_traits::single_leaf_bits): an SS-PTE
+  /// / EPT PTE with R set is present, so a leaf of one 4 KiB item (level 0
+  /// has no larger or contiguous form). Present PTEs without R (VT-d
+  /// write-only, EPT execute-only) fail it and are classified one by one.
+  static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
+    if (level == 0) return {R, R};
+    return {};
+  }
+
   static constexpr oa_t table_oa(word_t e, const params&) noexcept { return e & ADDR; }
 
   /// Non-leaf entry: R, W, X (and EPT user-execute with MBEC): permissions
