@@ -154,7 +154,13 @@ void bm_floor_fresh_store(benchmark::State& state, std::uint64_t n) {
 /// tables), whose upper words hold their child's address as a plain
 /// pointer. A lookup is Depth dependent loads indexed by 9 va bits each and
 /// one add: no present bit, no address mask, no range check.
-template <unsigned Depth>
+///
+/// Checked: the least a hardware descriptor asks of a walk. Every word
+/// also holds flag bits below its address (bits 1:0 set, as an ARMv8 table
+/// descriptor or an x86 P|RW), and each level tests the valid bit (bit 0,
+/// a branch) and masks the address (one AND) before the next load: the
+/// floor of any format whose descriptors carry flags in the address word.
+template <unsigned Depth, bool Checked = false>
 class chase_tree {
   static_assert(Depth >= 2);
   /// Depth - 1 upper tables (one path), then 512 leaf tables.
@@ -174,7 +180,7 @@ class chase_tree {
     }
     for (std::uint64_t i = 0; i < 512; ++i) {  // t is the level-1 table
       std::uint64_t* leaf = table(Depth - 1 + i);
-      for (std::uint64_t j = 0; j < 512; ++j) leaf[j] = 2 * one_gib + ((i * 512 + j) << granule_lg2);
+      for (std::uint64_t j = 0; j < 512; ++j) leaf[j] = (2 * one_gib + ((i * 512 + j) << granule_lg2)) | flags;
       t[i] = word_of(leaf);
     }
   }
@@ -187,10 +193,23 @@ class chase_tree {
   /// Depth dependent loads from `top`.
   static std::uint64_t lookup(const std::uint64_t* top, std::uint64_t va) {
     const std::uint64_t* t = top;
-    for (unsigned level = Depth - 1; level > 0; --level)
+    for (unsigned level = Depth - 1; level > 0; --level) {
+      std::uint64_t w = t[index(va, level)];
+      if constexpr (Checked) {
+        if (!(w & valid)) [[unlikely]]
+          return 0;
+        w &= addr;
+      }
       // The word holds the address of a table of this block (word_of).
-      t = reinterpret_cast<const std::uint64_t*>(static_cast<std::uintptr_t>(t[index(va, level)]));
-    return t[index(va, 0)] + (va & ((std::uint64_t{1} << granule_lg2) - 1));
+      t = reinterpret_cast<const std::uint64_t*>(static_cast<std::uintptr_t>(w));
+    }
+    std::uint64_t w = t[index(va, 0)];
+    if constexpr (Checked) {
+      if (!(w & valid)) [[unlikely]]
+        return 0;
+      w &= addr;
+    }
+    return w + (va & ((std::uint64_t{1} << granule_lg2) - 1));
   }
 
  private:
@@ -198,7 +217,10 @@ class chase_tree {
     return static_cast<unsigned>(va >> (granule_lg2 + 9 * level)) & 511;
   }
   // The pointer as an integer, to store it in a table word.
-  static std::uint64_t word_of(std::uint64_t* p) { return reinterpret_cast<std::uintptr_t>(p); }
+  static std::uint64_t word_of(std::uint64_t* p) { return reinterpret_cast<std::uintptr_t>(p) | flags; }
+  static constexpr std::uint64_t valid = 1;
+  static constexpr std::uint64_t flags = Checked ? 3 : 0;
+  static constexpr std::uint64_t addr = ~std::uint64_t{0xFFF};
   std::uint64_t* table(std::size_t i) const { return mem_ + i * 512; }
 
   std::uint64_t* mem_ = static_cast<std::uint64_t*>(::operator new(tables * 4096, align));
@@ -244,12 +266,12 @@ class lookup_driver {
   std::size_t i_ = 0;
 };
 
-/// Nanoseconds per lookup of the pointer-chase floor of `depth` levels,
-/// in the given loop shape: median of 31 runs of 2^16 lookups, measured
-/// once per process and cached.
-double chase_floor_ns(unsigned depth, bool random, bool chained) {
+/// Nanoseconds per lookup of the pointer-chase floor of `depth` levels
+/// (checked: chase_tree's Checked form), in the given loop shape: median
+/// of 31 runs of 2^16 lookups, measured once per process and cached.
+double chase_floor_ns(unsigned depth, bool random, bool chained, bool checked = false) {
   static std::map<unsigned, double> cache;
-  const unsigned key = depth * 4 + (random ? 2 : 0) + (chained ? 1 : 0);
+  const unsigned key = depth * 8 + (checked ? 4 : 0) + (random ? 2 : 0) + (chained ? 1 : 0);
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   auto measure = [&](const auto& tree) {
     constexpr std::uint64_t n = std::uint64_t{1} << 16;
@@ -271,24 +293,28 @@ double chase_floor_ns(unsigned depth, bool random, bool chained) {
     return runs[15] * 1e9 / static_cast<double>(n);
   };
   double ns = 0;
-  switch (depth) {
-    case 3: ns = measure(chase_tree<3>{}); break;
-    case 4: ns = measure(chase_tree<4>{}); break;
-    case 5: ns = measure(chase_tree<5>{}); break;
+  switch (depth * 2 + (checked ? 1 : 0)) {
+    case 6: ns = measure(chase_tree<3>{}); break;
+    case 7: ns = measure(chase_tree<3, true>{}); break;
+    case 8: ns = measure(chase_tree<4>{}); break;
+    case 9: ns = measure(chase_tree<4, true>{}); break;
+    case 10: ns = measure(chase_tree<5>{}); break;
+    case 11: ns = measure(chase_tree<5, true>{}); break;
     default: return 0;
   }
   cache.emplace(key, ns);
   return ns;
 }
 
-/// floor/chase/<depth>/{hot,random_1G_of_4K}[_chained]: the floor's own rows.
-template <unsigned Depth, bool Chained>
+/// floor/chase[_checked]/<depth>/{hot,random_1G_of_4K}[_chained]: the
+/// floors' own rows.
+template <unsigned Depth, bool Chained, bool Checked = false>
 void bm_floor_chase(benchmark::State& state, bool random) {
-  const chase_tree<Depth> tree;
+  const chase_tree<Depth, Checked> tree;
   lookup_driver<Chained> d(random);
   const std::uint64_t* const top = tree.top();
   const auto t0 = clock_type::now();
-  for (auto _ : state) d.step([top](std::uint64_t va) { return chase_tree<Depth>::lookup(top, va); });
+  for (auto _ : state) d.step([top](std::uint64_t va) { return chase_tree<Depth, Checked>::lookup(top, va); });
   set_ns_per_pte(state, seconds_since(t0), 1);
 }
 
@@ -421,7 +447,8 @@ struct format_bench {
   /// iova_to_phys in a table holding 1 GiB of 4K pages: of the same address
   /// every time (a hot walk) or of precomputed random addresses over the
   /// GiB; independent or chained lookups (lookup_driver). ratio_to_chase
-  /// divides by the pointer-chase floor of the same depth and loop shape.
+  /// divides by the pointer-chase floor of the same depth and loop shape,
+  /// ratio_to_checked by its checked form (valid bit and address mask).
   template <bool Chained>
   static void lookup(benchmark::State& state, config cfg, bool random) {
     constexpr bool chained = Chained;
@@ -436,6 +463,8 @@ struct format_bench {
     const double it = static_cast<double>(state.iterations());
     if (const double floor = chase_floor_ns(depth, random, chained); it > 0 && floor > 0)
       state.counters["ratio_to_chase"] = s * 1e9 / it / floor;
+    if (const double floor = chase_floor_ns(depth, random, chained, true); it > 0 && floor > 0)
+      state.counters["ratio_to_checked"] = s * 1e9 / it / floor;
     state.counters["depth"] = depth;
   }
 
@@ -548,8 +577,14 @@ bool register_all() {
 
   using chase_fn = void (*)(benchmark::State&, bool);
   const std::pair<const char*, chase_fn> chases[] = {
-      {"floor/chase/3/", bm_floor_chase<3, false>}, {"floor/chase/3/", bm_floor_chase<3, true>},
-      {"floor/chase/4/", bm_floor_chase<4, false>}, {"floor/chase/4/", bm_floor_chase<4, true>}};
+      {"floor/chase/3/", bm_floor_chase<3, false>},
+      {"floor/chase/3/", bm_floor_chase<3, true>},
+      {"floor/chase/4/", bm_floor_chase<4, false>},
+      {"floor/chase/4/", bm_floor_chase<4, true>},
+      {"floor/chase_checked/3/", bm_floor_chase<3, false, true>},
+      {"floor/chase_checked/3/", bm_floor_chase<3, true, true>},
+      {"floor/chase_checked/4/", bm_floor_chase<4, false, true>},
+      {"floor/chase_checked/4/", bm_floor_chase<4, true, true>}};
   for (const bool random : {false, true})
     for (std::size_t i = 0; i < std::size(chases); ++i)
       benchmark::RegisterBenchmark((std::string(chases[i].first) + (random ? "random_1G_of_4K" : "hot") +

@@ -17,11 +17,16 @@
 // right before the row (the median of 15 runs of 2000 iterations).
 // Issue 15's targets: disjoint_1G >= 1.9 and neighbour_2M >= 1.8 at 2
 // threads. Only meaningful with as many idle CPUs as threads.
+//
+// floor/store+clear/256x8B: each thread stores and clears 256 words of its
+// own page, with no table; its `scaling` is what two threads' stores alone
+// reach on this machine, the bound on every row's.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -139,7 +144,52 @@ struct scaling {
   }
 };
 
+/// floor/store+clear/256x8B: the stores of one iteration without a table:
+/// write 256 PTE words into this thread's own 4 KiB page, then zero them
+/// (map's and unmap's stores, no walk, no check). Each thread has its own
+/// page. `scaling` as for the table rows: the bound two threads' stores
+/// put on any row's scaling on this machine.
+struct store_floor {
+  static inline double single_rate = 0;
+
+  static void once(std::uint64_t* t, std::uint64_t oa) {
+    for (std::uint64_t i = 0; i < pages; ++i) t[i] = (oa + (i << 12)) | 0x67;
+    benchmark::ClobberMemory();
+    for (std::uint64_t i = 0; i < pages; ++i) t[i] = 0;
+    benchmark::ClobberMemory();
+  }
+
+  static void run(benchmark::State& state) {
+    auto* t = static_cast<std::uint64_t*>(::operator new(4096, std::align_val_t{4096}));
+    if (state.thread_index() == 0) {
+      std::vector<double> runs;
+      for (int r = 0; r < 18; ++r) {
+        const auto t0 = clock_type::now();
+        for (int i = 0; i < 2000; ++i) once(t, std::uint64_t{1} << 30);
+        if (r >= 3) runs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+      }
+      std::nth_element(runs.begin(), runs.begin() + 7, runs.end());
+      single_rate = 2000 / runs[7];
+    }
+    clock_type::time_point t0{};
+    bool first = true;
+    for (auto _ : state) {
+      if (first) {  // after the start barrier: every thread is running
+        t0 = clock_type::now();
+        first = false;
+      }
+      once(t, std::uint64_t{1} << 30);
+    }
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    ::operator delete(t, std::align_val_t{4096});
+    if (s > 0 && single_rate > 0)
+      state.counters["scaling"] = static_cast<double>(state.iterations()) / s / single_rate;
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pages));
+  }
+};
+
 bool register_all() {
+  benchmark::RegisterBenchmark("floor/store+clear/256x8B", store_floor::run)->Threads(1)->Threads(2)->UseRealTime();
   scaling<genpt::x86_64>::register_rows("x86_64", genpt::x86_64::config{});
   scaling<genpt::amdv1>::register_rows("amdv1", genpt::amdv1::config{.starting_level = 3});
   scaling<genpt::armv8_4k_s1>::register_rows("armv8_4k_s1", genpt::armv8_4k_s1::config{});
