@@ -111,34 +111,25 @@ void rows(const char* name, const typename Format::config& cfg) {
     pt.sync(g);
     end(n + "/unmap/1x4K", reps);
   }
-  // map / unmap 256x4K, exact 4K entries (oa one page off any larger size)
-  begin();
-  for (unsigned r = 0; r < reps; ++r)
-    if (!op_map(pt, va_of(r), oa0 + page, 256 * page, rw)) die(n + ": map 256x4K");
-  end(n + "/map/256x4K_exact", reps);
-  {
+  // map / unmap of 256 pages at oa0 + oa_off, as rows "<n>/{map,unmap}/256x4K<tail>"
+  const auto rows_256 = [&](genpt::oa_t oa_off, const std::string& tail) {
+    begin();
+    for (unsigned r = 0; r < reps; ++r)
+      if (!op_map(pt, va_of(r), oa0 + oa_off, 256 * page, rw)) die(n + ": map 256x4K" + tail);
+    end(n + "/map/256x4K" + tail, reps);
     genpt::gather g;
     begin();
     for (unsigned r = 0; r < reps; ++r)
-      if (op_unmap(pt, va_of(r), 256 * page, g) != 256 * page) die(n + ": unmap 256x4K");
+      if (op_unmap(pt, va_of(r), 256 * page, g) != 256 * page) die(n + ": unmap 256x4K" + tail);
     pt.sync(g);
-    end(n + "/unmap/256x4K_exact", reps);
-  }
-  // map / unmap 256x4K as sixteen 64K entries (va ^ oa = 64K), where the
-  // format has a 64K size: ARMv8 contiguous, RISC-V Svnapot, AMDv1
-  // NextLevel=7 runs, written by one loop (core/map.hpp, leaf_span)
-  if (pt.info().pgsize_bitmap & (std::uint64_t{1} << 16)) {
-    begin();
-    for (unsigned r = 0; r < reps; ++r)
-      if (!op_map(pt, va_of(r), oa0 + 16 * page, 256 * page, rw)) die(n + ": map 256x4K as 64K");
-    end(n + "/map/256x4K_as_64K", reps);
-    genpt::gather g;
-    begin();
-    for (unsigned r = 0; r < reps; ++r)
-      if (op_unmap(pt, va_of(r), 256 * page, g) != 256 * page) die(n + ": unmap 256x4K as 64K");
-    pt.sync(g);
-    end(n + "/unmap/256x4K_as_64K", reps);
-  }
+    end(n + "/unmap/256x4K" + tail, reps);
+  };
+  // exact 4K entries (oa one page off any larger size)
+  rows_256(page, "_exact");
+  // sixteen 64K entries (va ^ oa = 64K), where the format has a 64K size:
+  // ARMv8 contiguous, RISC-V Svnapot, AMDv1 NextLevel=7 runs, written by
+  // one loop (core/map.hpp, leaf_span)
+  if (pt.info().pgsize_bitmap & (std::uint64_t{1} << 16)) rows_256(16 * page, "_as_64K");
   // iova_to_phys of one mapped address
   if (!op_map(pt, va_of(0), oa0, page, rw)) die(n + ": map for lookup");
   std::uint64_t sum = 0;

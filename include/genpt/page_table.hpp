@@ -137,10 +137,10 @@ class page_table {
   result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
     if (!traits::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
     if (word_t* const item = one_page_item(va, oa, len)) {
-      // One smallest page onto an empty item of an existing level-0
-      // table: one store, no allocation, nothing to roll back or flush.
+      // One level-0 page onto an empty item of an existing level-0 table:
+      // one store, no allocation, nothing to roll back or flush.
       if (detail::load_item(item) == 0) {
-        detail::store_item(item, Format::make_leaf(oa, ffs64(pgsizes_), 0, a, params_));
+        detail::store_item(item, Format::make_leaf(oa, traits::item_lg2(0), 0, a, params_));
         return {};
       }
     }
@@ -155,14 +155,13 @@ class page_table {
   /// The removed tables are freed by sync(g), after the flush.
   std::uint64_t unmap(va_t va, std::uint64_t len, gather& g) noexcept {
     if (word_t* const item = one_page_item(va, 0, len)) {
-      // One smallest page: remove it in place without the general walk.
+      // One level-0 page: remove it in place without the general walk.
       // The format's one-mask test first (a single-item leaf; AMDv1 would
       // otherwise decode NextLevel and the page size), then the full test.
       const word_t e = detail::load_item(item);
       constexpr auto one = traits::single_leaf_bits(0);
-      const unsigned min_lg2 = ffs64(pgsizes_);
-      if (((e & one.mask) == one.value && traits::item_lg2(0) == min_lg2) ||
-          (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == min_lg2)) {
+      if ((e & one.mask) == one.value ||
+          (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == traits::item_lg2(0))) {
         detail::store_item(item, word_t{0});
         const va_t last = va + (len - 1);
         if (flush_.must_flush_before(g, va, last)) sync(g);
@@ -258,7 +257,6 @@ class page_table {
   }
 
  public:
-
   /// Hands the gather to the flush policy, then frees its tables through
   /// the allocator (which may defer further), and empties the gather.
   void sync(gather& g) noexcept {
