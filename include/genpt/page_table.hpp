@@ -5,6 +5,7 @@
 // they removed into gathers for the flush policy.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -91,6 +92,7 @@ class page_table {
         top_(o.top_.exchange(0, std::memory_order_relaxed)),
         root_oa_(o.root_oa_),
         pgsizes_(o.pgsizes_),
+        windows_(o.windows_),
         alloc_(std::move(o.alloc_)),
         flush_(std::move(o.flush_)) {}
   page_table& operator=(page_table&& o) noexcept {
@@ -100,6 +102,7 @@ class page_table {
       top_.store(o.top_.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
       root_oa_ = o.root_oa_;
       pgsizes_ = o.pgsizes_;
+      windows_ = o.windows_;
       alloc_ = std::move(o.alloc_);
       flush_ = std::move(o.flush_);
     }
@@ -126,7 +129,7 @@ class page_table {
   /// refused: invalid_argument when !prot_valid(p) (unknown bit, mmio with
   /// cache), not_supported for a flag the format cannot express
   /// (format_traits::prot_supported).
-  result<void> map(va_t va, oa_t oa, std::uint64_t len, prot p) noexcept {
+  [[gnu::always_inline]] result<void> map(va_t va, oa_t oa, std::uint64_t len, prot p) noexcept {
     if (!prot_valid(p)) return unexpected(errc::invalid_argument);
     if (!traits::prot_supported(p, params_)) return unexpected(errc::not_supported);
     return map(va, oa, len, Format::attrs_from_prot(p, params_));
@@ -134,17 +137,11 @@ class page_table {
 
   /// map() with the format's attributes written exactly as given.
   /// Errors: as map(prot); invalid_argument when the format cannot express `a`.
-  result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
+  [[gnu::always_inline]] result<void> map(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a) noexcept {
     if (!traits::attrs_valid(a, params_)) return unexpected(errc::invalid_argument);
-    if (word_t* const item = one_page_item(va, oa, len)) {
-      // One level-0 page onto an empty item of an existing level-0 table:
-      // one store, no allocation, nothing to roll back or flush.
-      if (detail::load_item(item) == 0) {
-        detail::store_item(item, Format::make_leaf(oa, traits::item_lg2(0), 0, a, params_));
-        return {};
-      }
-    }
-    return map_general(va, oa, len, a);
+    // The leaf a one-page map would write, made here in the caller: for
+    // attributes the caller knows at compile time it folds to `oa | bits`.
+    return map_page(va, oa, len, a, Format::make_leaf(oa, traits::item_lg2(0), 0, a, params_));
   }
 
   /// Unmaps whole entries from va on, gathering what must be invalidated.
@@ -182,6 +179,20 @@ class page_table {
   }
 
  private:
+  /// map(attrs) given `leaf`, the level-0 leaf of (oa, a): one level-0
+  /// page onto an empty item of an existing level-0 table is one store,
+  /// with no allocation and nothing to roll back or flush; anything else
+  /// goes to map_general.
+  result<void> map_page(va_t va, oa_t oa, std::uint64_t len, const attrs_type& a, word_t leaf) noexcept {
+    if (word_t* const item = one_page_item(va, oa, len)) {
+      if (detail::load_item(item) == 0) {
+        detail::store_item(item, leaf);
+        return {};
+      }
+    }
+    return map_general(va, oa, len, a);
+  }
+
   /// map(attrs) past the one-page path: validation, growth, the walk.
   [[gnu::noinline]] result<void> map_general(va_t va, oa_t oa, std::uint64_t len,
                                              const attrs_type& a) noexcept {
@@ -442,17 +453,13 @@ class page_table {
 
   /// The output address of `va` (any alignment); nullopt when unmapped or
   /// outside the table. Lock-free; safe against map/unmap of other ranges.
-  std::optional<oa_t> iova_to_phys(va_t va) const noexcept {
-    [[maybe_unused]] auto guard = detail::read_section(alloc_);
-    const top_ref t = top();
-    word_t* const table = t.table;
-    const unsigned top_level = t.level;
-    const unsigned span = traits::top_span_lg2(params_, top_level);
-    if (!detail::va_range_valid(params_.layout, span, va, va)) return std::nullopt;
-    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
-      return detail::lookup<Format, decltype(lv)::value>(c, table, span, va);
-    });
+  [[gnu::always_inline]] std::optional<oa_t> iova_to_phys(va_t va) const noexcept {
+    // The optional is made here, inline in the caller, where it dissolves
+    // into registers: GCC returns a std::optional<std::uint64_t> through the
+    // stack, two store-to-load forwards on the latency of a chained lookup.
+    const oa_t oa = translate(va);
+    if (oa == detail::no_oa) return std::nullopt;
+    return oa;
   }
 
   /// Calls visit(leaf_view<attrs_type>) for every entry overlapping
@@ -509,7 +516,23 @@ class page_table {
         root_oa_(t.oa),
         pgsizes_(traits::pgsize_bitmap(p)),
         alloc_(std::move(a)),
-        flush_(std::move(f)) {}
+        flush_(std::move(f)) {
+    for (unsigned level = 0; level <= Format::max_top_level; ++level)
+      windows_[level] = detail::top_window::of(p.layout, traits::top_span_lg2(p, level));
+  }
+
+  /// iova_to_phys's walk: the output address, or detail::no_oa.
+  oa_t translate(va_t va) const noexcept {
+    [[maybe_unused]] auto guard = detail::read_section(alloc_);
+    const top_ref t = top();
+    const detail::top_window w = windows_[t.level];
+    if (!w.contains(va)) return detail::no_oa;
+    const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
+    return detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
+      constexpr unsigned level = decltype(lv)::value;
+      return detail::lookup<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va);
+    });
+  }
 
   top_ref top() const noexcept {
     // Acquire pairs with the release that published a (grown) top, so its
@@ -666,10 +689,11 @@ class page_table {
       if (log2_div(oa, params_.oa_lg2) != 0) return nullptr;  // oa aligned: oa + len - 1 shares its high bits
       const top_ref t = top();
       if (t.level == 0) return nullptr;
-      const unsigned span = traits::top_span_lg2(params_, t.level);
       // va aligned to the page: the page lies in va's window.
-      if (!detail::va_range_valid(params_.layout, span, va, va)) return nullptr;
-      return leaf_item(t.table, t.level, span, va);
+      const detail::top_window w = windows_[t.level];
+      if (!w.contains(va)) return nullptr;
+      const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
+      return detail::find_leaf_item_from<Format, Format::max_top_level>(c, t.table, t.level, w, va);
     }
   }
 
@@ -694,9 +718,10 @@ class page_table {
   /// The level-0 item translating va when every level above holds a table
   /// pointer; nullptr otherwise.
   [[gnu::always_inline]] word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
-    const detail::walk_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) __attribute__((always_inline)) {
-      return detail::find_leaf_item<Format, decltype(lv)::value>(c, table, span, va);
+    const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
+    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+      constexpr unsigned level = decltype(lv)::value;
+      return detail::find_leaf_item<Format, level>(c, table, traits::index_of(va, level, span), va);
     });
   }
 
@@ -793,6 +818,8 @@ class page_table {
   std::atomic<std::uintptr_t> top_;
   oa_t root_oa_;
   std::uint64_t pgsizes_;  ///< every leaf size the table can make
+  /// windows_[l]: the va a top at level l decodes (params_ only, so fixed).
+  std::array<detail::top_window, Format::max_top_level + 1> windows_{};
   std::atomic<bool> grow_lock_{false};
   [[no_unique_address]] Alloc alloc_;
   [[no_unique_address]] Flush flush_;

@@ -53,6 +53,30 @@ constexpr bool va_range_valid(va_layout layout, unsigned span_lg2, va_t va, va_t
   return false;
 }
 
+/// The va a top spanning span_lg2 bits of `layout` decodes, reduced to two
+/// words so that the check and the top index of one va cost an add, two
+/// ANDs and a shift: va is inside iff ((va + bias) & outside) == 0, since
+/// adding bias moves the window onto [0, 2^span) (high: 2^span, 0 at 64;
+/// sign_extend: 2^(span - 1); low: 0). The same as va_range_valid(layout,
+/// span_lg2, va, va).
+struct top_window {
+  va_t bias = 0;
+  va_t outside = 0;  ///< bits 63..span, 0 at span 64
+
+  static constexpr top_window of(va_layout layout, unsigned span_lg2) noexcept {
+    va_t bias = 0;
+    if (layout == va_layout::high) bias = log2_to_int(span_lg2);
+    if (layout == va_layout::sign_extend) bias = log2_to_int(span_lg2 - 1);
+    return {bias, ~log2_to_max_int(span_lg2)};
+  }
+  constexpr bool contains(va_t va) const noexcept { return ((va + bias) & outside) == 0; }
+  /// The index of va in the top, whose items span item_lg2 bits each:
+  /// va's low span bits, in every layout (format_traits::index_of).
+  constexpr unsigned index(va_t va, unsigned item_lg2) const noexcept {
+    return static_cast<unsigned>((va & ~outside) >> item_lg2);
+  }
+};
+
 /// Iteration state at one table level of one walk: the table, the window of
 /// indexes the walk visits, and the item last loaded.
 template <class Format, unsigned Level>
@@ -191,12 +215,34 @@ struct walk_ctx {
   }
 };
 
-/// Translates one va; nullopt for no translation.
+/// walk_ctx for a walk that only reads, holding a copy of the params: the
+/// copy is a local the walk's acquire loads cannot change, so the compiler
+/// keeps the format's masks in registers across levels (through a
+/// reference, it reloads them after every acquire load).
+template <class Format, class Alloc>
+struct read_ctx {
+  typename Format::params p;
+  Alloc& alloc;
+
+  typename Format::word_t* child(typename Format::word_t e) const noexcept {
+    // The allocator maps the table's output address back to the memory it gave.
+    return static_cast<typename Format::word_t*>(alloc.phys_to_virt(Format::table_oa(e, p)));
+  }
+};
+
+/// lookup()'s "no translation": no output address is all ones (oa_lg2 is
+/// at most 56 in every format), so the value cannot be a translation.
+inline constexpr oa_t no_oa = ~oa_t{0};
+
+/// Translates one va; no_oa for no translation. A plain integer, not an
+/// optional: GCC builds a returned std::optional in memory, which put two
+/// store-to-load forwards on a chained lookup's latency.
+/// `index` is va's index in `table`.
 template <class Format, unsigned L, class Ctx>
-[[gnu::always_inline]] inline std::optional<oa_t> lookup(const Ctx& c, const typename Format::word_t* table, unsigned span_lg2,
-                           va_t va) noexcept {
+[[gnu::always_inline]] inline oa_t lookup(const Ctx& c, const typename Format::word_t* table, unsigned index,
+                                          va_t va) noexcept {
   using traits = format_traits<Format>;
-  const auto e = load_item_acquire(table + traits::index_of(va, L, span_lg2));
+  const auto e = load_item_acquire(table + index);
   switch (Format::classify(e, L)) {
     case entry_kind::leaf:
       // A single-item leaf first (a branch the predictor takes), so a
@@ -208,26 +254,44 @@ template <class Format, unsigned L, class Ctx>
       }
       return Format::entry_oa(e, L, c.p) | log2_mod(va, traits::entry_size_lg2(e, L));
     case entry_kind::table:
-      if constexpr (L > 0) return lookup<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va);
+      if constexpr (L > 0)
+        return lookup<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va);
       [[fallthrough]];
     default:
-      return std::nullopt;
+      return no_oa;
   }
 }
 
 /// The level-0 item for va when every level above holds a table pointer;
 /// nullptr when the path has a hole or a leaf above level 0.
+/// `index` is va's index in `table`.
 template <class Format, unsigned L, class Ctx>
 [[gnu::always_inline]] inline typename Format::word_t* find_leaf_item(const Ctx& c, typename Format::word_t* table,
-                                        unsigned span_lg2, va_t va) noexcept {
+                                                                      unsigned index, va_t va) noexcept {
   using traits = format_traits<Format>;
-  auto* item = table + traits::index_of(va, L, span_lg2);
+  auto* item = table + index;
   if constexpr (L == 0) {
     return item;
   } else {
     const auto e = load_item_acquire(item);
     if (Format::classify(e, L) != entry_kind::table) return nullptr;
-    return find_leaf_item<Format, L - 1>(c, c.child(e), traits::item_lg2(L), va);
+    return find_leaf_item<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va);
+  }
+}
+
+/// find_leaf_item from a top at the run-time level top_level (1 to Max),
+/// whose window is w; all of it inline, so a one-page map or unmap pays
+/// neither a call nor a block of captures for its walk.
+template <class Format, unsigned Max, class Ctx>
+[[gnu::always_inline]] inline typename Format::word_t* find_leaf_item_from(const Ctx& c, typename Format::word_t* top,
+                                                                           unsigned top_level, top_window w,
+                                                                           va_t va) noexcept {
+  if constexpr (Max == 0) {
+    return nullptr;
+  } else {
+    if (top_level == Max)
+      return find_leaf_item<Format, Max>(c, top, w.index(va, format_traits<Format>::item_lg2(Max)), va);
+    return find_leaf_item_from<Format, Max - 1>(c, top, top_level, w, va);
   }
 }
 
