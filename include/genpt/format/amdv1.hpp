@@ -162,7 +162,9 @@ struct amdv1 {
 
   /// Not present: empty. A level-1 entry is always a page; elsewhere
   /// NextLevel 0 (default size) and 7 (sized) are pages, 1..6 tables.
-  static constexpr entry_kind classify(word_t e, unsigned level) noexcept {
+  /// always_inline: GCC otherwise calls an outlined part of it on the
+  /// one-page map/unmap walk.
+  [[gnu::always_inline]] static constexpr entry_kind classify(word_t e, unsigned level) noexcept {
     if (!(e & PR)) return entry_kind::empty;
     const unsigned nl = next_level(e);
     if (level == 0 || nl == 0 || nl == 7) return entry_kind::leaf;

@@ -331,7 +331,9 @@ struct armv8 {
     }
   }
   /// The OA a descriptor's address field holds (granule aligned).
-  static constexpr oa_t decode_oa(word_t e, const params& p) noexcept {
+  /// always_inline: GCC otherwise calls an outlined part of it on the
+  /// one-page map/unmap walk.
+  [[gnu::always_inline]] static constexpr oa_t decode_oa(word_t e, const params& p) noexcept {
     if constexpr (GranuleLg2 == 16) {
       return (e & ADDR48) | (p.lpa ? ((e >> LPA_HI_SHIFT) & 0xF) << 48 : 0);
     } else {
