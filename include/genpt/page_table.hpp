@@ -521,17 +521,17 @@ class page_table {
       windows_[level] = detail::top_window::of(p.layout, traits::top_span_lg2(p, level));
   }
 
-  /// iova_to_phys's walk: the output address, or detail::no_oa.
-  oa_t translate(va_t va) const noexcept {
+  /// iova_to_phys's walk: the output address, or detail::no_oa. Inline to
+  /// the last level (lookup_from): where GCC 12 called it, or the level
+  /// dispatch, out of line, the caller's loop state went to the stack and a
+  /// chained hot lookup took up to 20 ns instead of 11.
+  [[gnu::always_inline]] oa_t translate(va_t va) const noexcept {
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
     const top_ref t = top();
     const detail::top_window w = windows_[t.level];
     if (!w.contains(va)) return detail::no_oa;
     const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) {
-      constexpr unsigned level = decltype(lv)::value;
-      return detail::lookup<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va);
-    });
+    return detail::lookup_from<Format, Format::max_top_level>(c, t.table, t.level, w, va);
   }
 
   top_ref top() const noexcept {

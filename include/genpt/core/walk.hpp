@@ -262,6 +262,19 @@ template <class Format, unsigned L, class Ctx>
   }
 }
 
+/// lookup() from a top at the run-time level top_level (0 to Max), whose
+/// window is w (w.contains(va) already checked). All of it inline, as
+/// find_leaf_item_from: no call, no block of captures, so the caller's loop
+/// keeps its state in registers.
+template <class Format, unsigned Max, class Ctx>
+[[gnu::always_inline]] inline oa_t lookup_from(const Ctx& c, const typename Format::word_t* top, unsigned top_level,
+                                               top_window w, va_t va) noexcept {
+  if constexpr (Max > 0) {
+    if (top_level != Max) return lookup_from<Format, Max - 1>(c, top, top_level, w, va);
+  }
+  return lookup<Format, Max>(c, top, w.index(va, format_traits<Format>::item_lg2(Max)), va);
+}
+
 /// The level-0 item for va when every level above holds a table pointer;
 /// nullptr when the path has a hole or a leaf above level 0.
 /// `index` is va's index in `table`.
