@@ -55,6 +55,13 @@ void set_ns_per_pte(benchmark::State& state, double seconds, std::uint64_t n) {
 
 // ------------------------------------------------------------------ floor --
 
+/// The median of v (reorders v); v must not be empty.
+double median_of(std::vector<double>& v) {
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 /// Writes n PTE-like values (an advancing oa with attribute bits) to buf.
 void store_ptes(std::uint64_t* buf, std::uint64_t n, std::uint64_t oa) {
   for (std::uint64_t i = 0; i < n; ++i) buf[i] = (oa + (i << granule_lg2)) | 0x67;
@@ -253,58 +260,23 @@ class lookup_driver {
   template <class Lookup>
   void step(Lookup&& lookup) {
     const std::uint64_t va = (random_ ? vas_[i_] : hot_va) + dep_;
-    const std::uint64_t r = lookup(va);
-    benchmark::DoNotOptimize(r);
+    std::uint64_t r = lookup(va);
+    // The compiler may know bit 63 of r (a format's address mask clears
+    // it) and fold the chain to a constant; this empty asm claims to
+    // change r in its register, so it cannot, at no cost on the chain
+    // (DoNotOptimize's "+m,r" lets GCC go through the stack).
+    asm volatile("" : "+r"(r));
     if constexpr (Chained) dep_ = r >> 63;
-    i_ = (i_ + 1) & (vas_.size() - 1);
+    i_ = (i_ + 1) & mask_;
   }
 
  private:
-  const std::vector<std::uint64_t>& vas_ = random_vas();
+  const std::uint64_t* vas_ = random_vas().data();
+  std::size_t mask_ = random_vas().size() - 1;  // the size is a power of two
   bool random_;
   std::uint64_t dep_ = 0;
   std::size_t i_ = 0;
 };
-
-/// Nanoseconds per lookup of the pointer-chase floor of `depth` levels
-/// (checked: chase_tree's Checked form), in the given loop shape: median
-/// of 31 runs of 2^16 lookups, measured once per process and cached.
-double chase_floor_ns(unsigned depth, bool random, bool chained, bool checked = false) {
-  static std::map<unsigned, double> cache;
-  const unsigned key = depth * 8 + (checked ? 4 : 0) + (random ? 2 : 0) + (chained ? 1 : 0);
-  if (const auto it = cache.find(key); it != cache.end()) return it->second;
-  auto measure = [&](const auto& tree) {
-    constexpr std::uint64_t n = std::uint64_t{1} << 16;
-    std::vector<double> runs;
-    for (int r = 0; r < 34; ++r) {
-      const std::uint64_t* const top = tree.top();
-      auto one = [top](std::uint64_t va) { return std::remove_cvref_t<decltype(tree)>::lookup(top, va); };
-      const auto t0 = clock_type::now();
-      if (chained) {
-        lookup_driver<true> d(random);
-        for (std::uint64_t k = 0; k < n; ++k) d.step(one);
-      } else {
-        lookup_driver<false> d(random);
-        for (std::uint64_t k = 0; k < n; ++k) d.step(one);
-      }
-      if (r >= 3) runs.push_back(seconds_since(t0));
-    }
-    std::nth_element(runs.begin(), runs.begin() + 15, runs.end());
-    return runs[15] * 1e9 / static_cast<double>(n);
-  };
-  double ns = 0;
-  switch (depth * 2 + (checked ? 1 : 0)) {
-    case 6: ns = measure(chase_tree<3>{}); break;
-    case 7: ns = measure(chase_tree<3, true>{}); break;
-    case 8: ns = measure(chase_tree<4>{}); break;
-    case 9: ns = measure(chase_tree<4, true>{}); break;
-    case 10: ns = measure(chase_tree<5>{}); break;
-    case 11: ns = measure(chase_tree<5, true>{}); break;
-    default: return 0;
-  }
-  cache.emplace(key, ns);
-  return ns;
-}
 
 /// floor/chase[_checked]/<depth>/{hot,random_1G_of_4K}[_chained]: the
 /// floors' own rows.
@@ -407,7 +379,19 @@ struct format_bench {
       state.SkipWithError("warm-up map/unmap failed");
       return;
     }
+    // The floor of n > 1 rows, timed inside each iteration right after the
+    // row's phase: the same number of values, n per store_ptes call, into
+    // one warm buffer (floor/store/n's loop). This VM's host changes the
+    // speed of that loop by up to 3x from one second to the next (0.4 to
+    // 1.5 ns per value in one process, same buffer) while the rows move
+    // far less, so a floor measured once per process gave ratios that
+    // jumped by 2x between runs. Each iteration yields one ratio; the
+    // counter is their median, so an iteration that straddles a change of
+    // speed does not count.
+    std::vector<std::uint64_t> floor_buf(n > 1 ? n : 0);
     double total = 0;
+    std::vector<double> ratios;
+    std::vector<double> floors;
     for (auto _ : state) {
       const auto t0 = clock_type::now();
       const bool mapped = map_all();
@@ -422,15 +406,28 @@ struct format_bench {
       const double s = (time_map ? t_map : t_unmap) / static_cast<double>(batch);
       state.SetIterationTime(s);
       total += s;
+      if (n > 1) {
+        const auto t2 = clock_type::now();
+        for (std::uint64_t i = 0; i < batch; ++i) {
+          store_ptes(floor_buf.data(), n, oa + i * len);
+          benchmark::DoNotOptimize(floor_buf.data());
+          benchmark::ClobberMemory();
+        }
+        const double floor_s = seconds_since(t2);
+        ratios.push_back(s * static_cast<double>(batch) / floor_s);
+        floors.push_back(floor_s / static_cast<double>(batch));
+      }
     }
     set_ns_per_pte(state, total, n);
     state.counters["batch"] = static_cast<double>(batch);
-    // n > 1: per entry against the warm store floor of n values (issue 15's
-    // targets: map 256x4K <= 1.5x, unmap <= 1.3x).
-    const double it = static_cast<double>(state.iterations());
-    if (n > 1 && it > 0)
-      state.counters["ratio_to_floor"] =
-          total * 1e9 / (it * static_cast<double>(n)) / warm_floor_ns_per_value(n);
+    // n > 1: the row against the store floor of as many values, the median
+    // of the iterations' ratios (issue 15's targets: map 256x4K <= 1.5x,
+    // unmap <= 1.3x), and the floor's own median speed beside it, so a
+    // reader sees which speed the host ran at.
+    if (!ratios.empty()) {
+      state.counters["ratio_to_floor"] = median_of(ratios);
+      state.counters["floor_ns_per_pte"] = median_of(floors) * 1e9 / static_cast<double>(n);
+    }
   }
 
   /// A table with 1 GiB of 4K pages at va 1 GiB (oa misaligned to 2M, so
@@ -444,28 +441,95 @@ struct format_bench {
     return pt;
   }
 
+  /// Lookups in each iteration of the iova_to_phys rows.
+  static constexpr std::uint64_t lookup_chunk(bool random) { return random ? 65536 : 1024; }
+
   /// iova_to_phys in a table holding 1 GiB of 4K pages: of the same address
   /// every time (a hot walk) or of precomputed random addresses over the
-  /// GiB; independent or chained lookups (lookup_driver). ratio_to_chase
-  /// divides by the pointer-chase floor of the same depth and loop shape,
-  /// ratio_to_checked by its checked form (valid bit and address mask).
+  /// GiB; independent or chained lookups (lookup_driver). Manual time, per
+  /// lookup; each iteration times lookup_chunk(random) lookups.
+  /// ratio_to_chase divides by the pointer chase of the table's depth in
+  /// the same loop shape, ratio_to_checked by its checked form (valid bit
+  /// and address mask), both timed inside the row so the host's changes of
+  /// speed (see batched()) reach both sides:
+  /// - hot: every iteration also times a chunk of each floor, and the
+  ///   counters are the medians of the iterations' ratios (all three walk
+  ///   a few lines of L1, so taking turns disturbs none of them);
+  /// - random: the floors run 5 chunks each before and after the row's
+  ///   iterations, and the counters divide by their medians. Taking turns
+  ///   per chunk would not do here: three trees with 2 MiB of leaf tables
+  ///   each evict one another from the caches and the TLB, and on this VM
+  ///   that made all three rows 3 to 4 times slower (DRAM-bound).
   template <bool Chained>
   static void lookup(benchmark::State& state, config cfg, bool random) {
-    constexpr bool chained = Chained;
     auto pt = make_gib_of_4k(state, cfg);
     if (!pt) return;
-    const unsigned depth = pt->info().top_level + 1;
-    lookup_driver<Chained> d(random);
-    const auto t0 = clock_type::now();
-    for (auto _ : state) d.step([&](std::uint64_t va) { return pt->iova_to_phys(va).value_or(0); });
-    const double s = seconds_since(t0);
-    set_ns_per_pte(state, s, 1);
+    switch (pt->info().top_level + 1) {
+      case 3: return lookup_against<Chained, 3>(state, *pt, random);
+      case 4: return lookup_against<Chained, 4>(state, *pt, random);
+      case 5: return lookup_against<Chained, 5>(state, *pt, random);
+      default: state.SkipWithError("no pointer-chase floor of this depth");
+    }
+  }
+
+  template <bool Chained, unsigned Depth>
+  static void lookup_against(benchmark::State& state, const table& pt, bool random) {
+    const chase_tree<Depth> plain;
+    const chase_tree<Depth, true> checked;
+    lookup_driver<Chained> row_driver(random), plain_driver(random), checked_driver(random);
+    const std::uint64_t chunk = lookup_chunk(random);
+    // Seconds for one chunk of steps of driver d through fn.
+    auto timed = [chunk](lookup_driver<Chained>& d, auto&& fn) {
+      // The loop runs on a local copy: its address never escapes, so the
+      // compiler keeps it in registers. Through d, every acquire load of a
+      // walk made GCC store the driver's state to the stack each step, and
+      // those stores, 4K-aliasing table loads or not depending on where the
+      // stack and tables landed, moved ARMv8's hot row by 30 %.
+      lookup_driver<Chained> local = d;
+      const auto t0 = clock_type::now();
+      for (std::uint64_t k = 0; k < chunk; ++k) local.step(fn);
+      const double s = seconds_since(t0);
+      d = local;
+      return s;
+    };
+    auto row = [&] { return timed(row_driver, [&pt](std::uint64_t va) { return pt.iova_to_phys(va).value_or(0); }); };
+    auto plain_chunk = [&] {
+      return timed(plain_driver, [top = plain.top()](std::uint64_t va) { return chase_tree<Depth>::lookup(top, va); });
+    };
+    auto checked_chunk = [&] {
+      return timed(checked_driver,
+                   [top = checked.top()](std::uint64_t va) { return chase_tree<Depth, true>::lookup(top, va); });
+    };
+    // hot: per-iteration ratios; random: floor chunk times.
+    std::vector<double> plain_v, checked_v;
+    auto time_floors = [&] {  // random: one warm-up chunk, then 5 timed
+      plain_chunk();
+      for (int i = 0; i < 5; ++i) plain_v.push_back(plain_chunk());
+      checked_chunk();
+      for (int i = 0; i < 5; ++i) checked_v.push_back(checked_chunk());
+    };
+    if (random) time_floors();
+    double total = 0;
+    for (auto _ : state) {
+      const double t_row = row();
+      state.SetIterationTime(t_row / static_cast<double>(chunk));
+      total += t_row;
+      if (!random) {
+        plain_v.push_back(t_row / plain_chunk());
+        checked_v.push_back(t_row / checked_chunk());
+      }
+    }
+    if (random) time_floors();
+    set_ns_per_pte(state, total, chunk);
     const double it = static_cast<double>(state.iterations());
-    if (const double floor = chase_floor_ns(depth, random, chained); it > 0 && floor > 0)
-      state.counters["ratio_to_chase"] = s * 1e9 / it / floor;
-    if (const double floor = chase_floor_ns(depth, random, chained, true); it > 0 && floor > 0)
-      state.counters["ratio_to_checked"] = s * 1e9 / it / floor;
-    state.counters["depth"] = depth;
+    if (random && it > 0) {
+      state.counters["ratio_to_chase"] = total / it / median_of(plain_v);
+      state.counters["ratio_to_checked"] = total / it / median_of(checked_v);
+    } else if (!plain_v.empty()) {
+      state.counters["ratio_to_chase"] = median_of(plain_v);
+      state.counters["ratio_to_checked"] = median_of(checked_v);
+    }
+    state.counters["depth"] = Depth;
   }
 
   /// 1 GiB as 4K pages into a fresh table (only the top exists), table
@@ -541,8 +605,15 @@ struct format_bench {
     if (!gib_rows) return;  // the 1 GiB rows use 4K pages
     for (const bool random : {false, true}) {
       const std::string what = name + "/iova_to_phys/" + (random ? "random_1G_of_4K" : "hot");
-      benchmark::RegisterBenchmark(what.c_str(), lookup<false>, cfg, random);
-      benchmark::RegisterBenchmark((what + "_chained").c_str(), lookup<true>, cfg, random);
+      // Manual time is per lookup while an iteration runs a chunk of them
+      // (hot: and two of the floors): scale min_time to about half a
+      // second of wall time, as the batched rows do.
+      const double min_time =
+          std::getenv("GENPT_BENCH_SMOKE") ? 1e-9 : 0.5 / static_cast<double>(3 * lookup_chunk(random));
+      benchmark::RegisterBenchmark(what.c_str(), lookup<false>, cfg, random)->UseManualTime()->MinTime(min_time);
+      benchmark::RegisterBenchmark((what + "_chained").c_str(), lookup<true>, cfg, random)
+          ->UseManualTime()
+          ->MinTime(min_time);
     }
     benchmark::RegisterBenchmark((name + "/map_1G_of_4K_fresh/one_call").c_str(), map_gib_fresh,
                                  cfg, false)
