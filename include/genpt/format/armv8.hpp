@@ -334,7 +334,7 @@ struct armv8 {
   /// always_inline: GCC otherwise calls an outlined part of it on the
   /// one-page map/unmap walk. [[likely]]: without it GCC 12 laid out the
   /// LPA2 path as the fall-through of every level of an inline lookup
-  /// (three taken jumps a level; ARMv8 hot lookups 60 % slower).
+  /// (three taken jumps a level).
   [[gnu::always_inline]] static constexpr oa_t decode_oa(word_t e, const params& p) noexcept {
     if constexpr (GranuleLg2 == 16) {
       return (e & ADDR48) | (p.lpa ? ((e >> LPA_HI_SHIFT) & 0xF) << 48 : 0);
