@@ -87,7 +87,7 @@ double fresh_store_once(std::uint64_t n) {
 
 /// Median ns per value of the fresh-buffer floor for n values, measured
 /// once per process (31 runs after 3 warm-ups) and cached: the in-binary
-/// denominator of every ratio_to_floor counter.
+/// denominator of the 1 GiB rows' ratio_to_floor.
 double fresh_floor_ns_per_value(std::uint64_t n) {
   static std::map<std::uint64_t, double> cache;
   if (const auto it = cache.find(n); it != cache.end()) return it->second;
