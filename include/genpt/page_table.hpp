@@ -522,16 +522,19 @@ class page_table {
   }
 
   /// iova_to_phys's walk: the output address, or detail::no_oa. Inline to
-  /// the last level (lookup_from): GCC 12 called it, or the level dispatch
-  /// through a lambda, out of line in the bench's lookup loop, and a
-  /// chained hot ARMv8 lookup took up to 30 % longer.
+  /// the last level (an inline dispatch and lambda): GCC 12 called it, or
+  /// the level dispatch through a lambda, out of line in the bench's lookup
+  /// loop, and a chained hot ARMv8 lookup took up to 30 % longer.
   [[gnu::always_inline]] oa_t translate(va_t va) const noexcept {
     [[maybe_unused]] auto guard = detail::read_section(alloc_);
     const top_ref t = top();
     const detail::top_window w = windows_[t.level];
     if (!w.contains(va)) return detail::no_oa;
     const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::lookup_from<Format, Format::max_top_level>(c, t.table, t.level, w, va);
+    return detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) GENPT_INLINE_LAMBDA {
+      constexpr unsigned level = decltype(lv)::value;
+      return detail::lookup<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va);
+    });
   }
 
   top_ref top() const noexcept {
@@ -693,7 +696,10 @@ class page_table {
       const detail::top_window w = windows_[t.level];
       if (!w.contains(va)) return nullptr;
       const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
-      return detail::find_leaf_item_from<Format, Format::max_top_level>(c, t.table, t.level, w, va);
+      return detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) GENPT_INLINE_LAMBDA {
+        constexpr unsigned level = decltype(lv)::value;
+        return detail::find_leaf_item<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va);
+      });
     }
   }
 
@@ -719,7 +725,7 @@ class page_table {
   /// pointer; nullptr otherwise.
   [[gnu::always_inline]] word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
     const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
-    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) {
+    return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) GENPT_INLINE_LAMBDA {
       constexpr unsigned level = decltype(lv)::value;
       return detail::find_leaf_item<Format, level>(c, table, traits::index_of(va, level, span), va);
     });

@@ -19,11 +19,20 @@
 #include "genpt/core/result.hpp"
 #include "genpt/core/table_list.hpp"
 
+/// Makes a lambda's call operator always inline: GCC and Clang take the
+/// GNU attribute after the parameter list (C++20 has no standard place).
+#define GENPT_INLINE_LAMBDA __attribute__((always_inline))
+
 namespace genpt::detail {
 
-/// Calls fn(std::integral_constant<unsigned, L>{}) with L == level.
+/// Calls fn(std::integral_constant<unsigned, L>{}) with L == level: a chain
+/// of compares, always inline. A hot caller marks its lambda
+/// GENPT_INLINE_LAMBDA as well, so that the whole walk lands in the caller
+/// with no call and no block of captures (GCC 12 otherwise outlined the
+/// lambda, or the dispatch, in a chained lookup loop and spilled the loop's
+/// state around it).
 template <unsigned Max, class Fn>
-constexpr decltype(auto) dispatch_level(unsigned level, Fn&& fn) {
+[[gnu::always_inline]] constexpr decltype(auto) dispatch_level(unsigned level, Fn&& fn) {
   if constexpr (Max == 0) {
     return fn(std::integral_constant<unsigned, 0>{});
   } else {
@@ -262,19 +271,6 @@ template <class Format, unsigned L, class Ctx>
   }
 }
 
-/// lookup() from a top at the run-time level top_level (0 to Max), whose
-/// window is w (w.contains(va) already checked). All of it inline, as
-/// find_leaf_item_from: no call, no block of captures, so the caller's loop
-/// keeps its state in registers.
-template <class Format, unsigned Max, class Ctx>
-[[gnu::always_inline]] inline oa_t lookup_from(const Ctx& c, const typename Format::word_t* top, unsigned top_level,
-                                               top_window w, va_t va) noexcept {
-  if constexpr (Max > 0) {
-    if (top_level != Max) return lookup_from<Format, Max - 1>(c, top, top_level, w, va);
-  }
-  return lookup<Format, Max>(c, top, w.index(va, format_traits<Format>::item_lg2(Max)), va);
-}
-
 /// The level-0 item for va when every level above holds a table pointer;
 /// nullptr when the path has a hole or a leaf above level 0.
 /// `index` is va's index in `table`.
@@ -289,22 +285,6 @@ template <class Format, unsigned L, class Ctx>
     const auto e = load_item_acquire(item);
     if (Format::classify(e, L) != entry_kind::table) return nullptr;
     return find_leaf_item<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va);
-  }
-}
-
-/// find_leaf_item from a top at the run-time level top_level (1 to Max),
-/// whose window is w; all of it inline, so a one-page map or unmap pays
-/// neither a call nor a block of captures for its walk.
-template <class Format, unsigned Max, class Ctx>
-[[gnu::always_inline]] inline typename Format::word_t* find_leaf_item_from(const Ctx& c, typename Format::word_t* top,
-                                                                           unsigned top_level, top_window w,
-                                                                           va_t va) noexcept {
-  if constexpr (Max == 0) {
-    return nullptr;
-  } else {
-    if (top_level == Max)
-      return find_leaf_item<Format, Max>(c, top, w.index(va, format_traits<Format>::item_lg2(Max)), va);
-    return find_leaf_item_from<Format, Max - 1>(c, top, top_level, w, va);
   }
 }
 
