@@ -56,6 +56,42 @@ TEST(MapRun, X86RunOnAWarmTableHoldsOneFrameEach) {
   for (unsigned k = 0; k < 300; ++k) EXPECT_EQ(w[k], (oa + k * page) | x86_rw_user) << k;
 }
 
+// The run is checked and written a group of 8 items at a time, then the
+// last count % 8 items together: an occupied item in the first group, at a
+// group's first or last item, or in that tail must stop the run before any
+// of its own items change, and the failed map must leave every word as it
+// was. 253 pages: 31 groups (items 0-247) and a tail of 5 (248-252).
+TEST(MapRun, X86RunOverAnOccupiedPageFailsAndLeavesTheTableAsItWas) {
+  for (const unsigned at : {0u, 5u, 7u, 8u, 13u, 247u, 248u, 250u, 252u}) {
+    auto t = genpt::page_table<genpt::x86_64>::create({.top_level = 3});
+    ASSERT_TRUE(t);
+    const std::uint64_t va = 0x4000'0000, oa = 0x1'2345'6000;
+    ASSERT_TRUE(t->map(va + at * page, 0x7777'7000, page, rw));
+    const std::vector<std::uint64_t> before = leaf_words(*t, va, 512 * page);
+    ASSERT_EQ(before, std::vector<std::uint64_t>{0x7777'7000u | x86_rw_user}) << at;
+    EXPECT_EQ(t->map(va, oa, 253 * page, rw).error(), genpt::errc::address_in_use) << at;
+    EXPECT_EQ(leaf_words(*t, va, 512 * page), before) << at;
+  }
+}
+
+// SDM Vol. 3A Table 4-17 (PDE mapping a 2-MByte page): PS (bit 7) set,
+// address bits 51:21. A level-1 item holding an empty leaf table (mapped,
+// then unmapped) is nonzero, so the one-pass run stops there; that item is
+// then replaced by a 2M leaf with full checks and the run goes on.
+TEST(MapRun, X86Run2MOverAnEmptyLeafTableReplacesIt) {
+  auto t = genpt::page_table<genpt::x86_64>::create({.top_level = 3});
+  ASSERT_TRUE(t);
+  constexpr std::uint64_t m2 = 0x20'0000;
+  const std::uint64_t va = 0x4000'0000, oa = 0x8'4000'0000;
+  ASSERT_TRUE(t->map(va + 2 * m2 + 5 * page, 0x5000, page, rw));
+  ASSERT_EQ(t->unmap(va + 2 * m2 + 5 * page, page), page);
+  ASSERT_TRUE(t->map(va, oa, 4 * m2, rw));
+  const std::vector<std::uint64_t> w = leaf_words(*t, va, 4 * m2);
+  ASSERT_EQ(w.size(), 4u);
+  for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(w[k], (oa + k * m2) | x86_rw_user | 0x80) << k;
+  EXPECT_EQ(t->iova_to_phys(va + 2 * m2 + 5 * page), oa + 2 * m2 + 5 * page);
+}
+
 // AMD IOMMU spec Table 15 (PTE): PR (bit 0), NextLevel 11:9 = 0 for a 4K
 // leaf, address 51:12, IR (61), IW (62).
 constexpr std::uint64_t amd_pr_ir_iw = 0x1 | (std::uint64_t{1} << 61) | (std::uint64_t{1} << 62);

@@ -62,6 +62,33 @@ inline void fill_items(Word* p, Word v, Word step, std::size_t n) noexcept {
   for (Word* end = p + n; p != end; ++p, v += step) store_item(p, v);
 }
 
+/// fill_items(p, v, step, n) for the zero items only, in one pass: each
+/// group of 8 items (one 64-byte line of 8-byte words, when aligned) is
+/// loaded and checked, then stored while it is hot. Stops before the first
+/// group that holds a nonzero item and returns how many items it wrote
+/// (n when all were zero; a multiple of 8 otherwise). One pass lets the
+/// loads of one group issue beside the stores of the one before, where a
+/// check of the whole run and then a fill ran them one after the other.
+template <class Word>
+inline std::size_t fill_zero_items(Word* p, Word v, Word step, std::size_t n) noexcept {
+  constexpr std::size_t group = 8;
+  std::size_t k = 0;
+  for (; k + group <= n; k += group) {
+    Word any = 0;
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < group; ++j) any |= load_item(p + k + j);
+    if (any != 0) return k;
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < group; ++j) store_item(p + k + j, v + static_cast<Word>(j) * step);
+    v += static_cast<Word>(group) * step;
+  }
+  Word any = 0;
+  for (std::size_t j = k; j < n; ++j) any |= load_item(p + j);
+  if (any != 0) return k;
+  for (std::size_t j = k; j < n; ++j, v += step) store_item(p + j, v);
+  return n;
+}
+
 /// Publishes a table that replaces a leaf (cut): release orders the new
 /// table's contents before the pointer, as for a fresh install.
 template <class Word>

@@ -278,22 +278,17 @@ struct map_walk {
 
   /// Leaves of 2^sz bytes, each of several items (a contiguous run: ARMv8
   /// contiguous hint, RISC-V Svnapot, AMDv1 NextLevel=7), from s.index on,
-  /// as many as run_leaves() allows: when every item is zero and the
-  /// format's leaf word is linear over the leaves (each one's first item
-  /// is the one before plus the encoded step of 2^sz), all are written by
-  /// one loop with one make_leaf; otherwise one leaf by leaf().
+  /// as many as run_leaves() allows: when the format's leaf word is linear
+  /// over the leaves (each one's first item is the one before plus the
+  /// encoded step of 2^sz), one loop with one make_leaf writes them up to
+  /// the first leaf whose items are not all zero; that one, and every run
+  /// that is not linear, goes by leaf().
   template <unsigned L, class State>
   errc leaf_span(State& s, unsigned sz, std::uint64_t sizes, bool fresh) noexcept {
     const std::uint64_t count = run_leaves(s, sz, sizes);
     if (count < 2) return leaf<L>(s, sz, fresh);
     const unsigned n = 1u << (sz - State::item_lg2);
     word_t* const item = s.table + s.index;
-    word_t any = 0;
-    if (!fresh) {
-#pragma GCC unroll 8
-      for (std::uint64_t k = 0; k < count * n; ++k) any |= load_item(item + k);
-    }
-    if (any != 0) return leaf<L>(s, sz, fresh);  // one at a time, with full checks
     const word_t d0 = Format::make_leaf(oa, sz, L, a, c.p);
     const word_t leaf_step = Format::make_leaf(oa + log2_to_int(sz), sz, L, a, c.p) - d0;
     // Linear up to the run's last leaf (no oa bit the encoding moves
@@ -301,51 +296,75 @@ struct map_walk {
     if (Format::make_leaf(oa + ((count - 1) << sz), sz, L, a, c.p) != d0 + (count - 1) * leaf_step)
       return leaf<L>(s, sz, fresh);
     const word_t step = traits::leaf_item_step(sz, L, c.p);
+    // One pass, leaf by leaf: its n items are checked (all zero, the only
+    // empty form genpt writes), then written while they are hot. A leaf
+    // holding anything else stops the run; leaf() takes it with full checks.
+    std::uint64_t j = 0;
     word_t d = d0;
-    for (std::uint64_t j = 0; j < count; ++j, d += leaf_step) fill_items(item + j * n, d, step, n);
-    s.index += static_cast<unsigned>(count * n);
-    const va_t run_last = va + ((count << sz) - 1);
-    if (run_last == last) done = true;
-    va = run_last + 1;
-    oa += count << sz;
+    for (; j < count; ++j, d += leaf_step) {
+      word_t* const first = item + j * n;
+      if (!fresh) {
+        word_t any = 0;
+#pragma GCC unroll 8
+        for (unsigned k = 0; k < n; ++k) any |= load_item(first + k);
+        if (any != 0) break;
+      }
+      fill_items(first, d, step, n);
+    }
+    if (j != 0) {
+      s.index += static_cast<unsigned>(j * n);
+      const va_t run_last = va + ((j << sz) - 1);
+      if (run_last == last) done = true;
+      va = run_last + 1;
+      oa += j << sz;
+    }
+    if (j != count) return leaf<L>(s, sz, fresh);  // a nonzero item ahead: full checks
     return ok;
   }
 
   /// A run of single-item leaves, up to the table end, the request end, or
   /// the point where a larger (contiguous) size of this level could start.
+  /// Items that are zero (the only empty form genpt writes) are checked and
+  /// written in one pass; from the first group holding anything else, one
+  /// leaf at a time with full checks (leaf()).
   template <unsigned L, class State>
   errc leaf_run(State& s, std::uint64_t sizes, bool fresh) noexcept {
     constexpr unsigned ilg2 = State::item_lg2;
     const std::uint64_t count = run_leaves(s, ilg2, sizes);
     word_t* item = s.table + s.index;
-    // Fast path: every item of the run is zero (the only empty form genpt writes).
-    word_t any = 0;
-    if (!fresh) {
-#pragma GCC unroll 8
-      for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
-    }
-    if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
     // make_leaf(oa) is attribute bits | encode_oa(oa): take the attribute
     // bits once, then add each item's encoded oa.
     const word_t w0 = Format::make_leaf(oa, ilg2, L, a, c.p);
     const word_t bits = w0 ^ traits::encode_oa(oa, c.p);
     const oa_t oa_last = oa + ((count - 1) << ilg2);
     const word_t step = traits::encode_oa(oa + log2_to_int(ilg2), c.p) - traits::encode_oa(oa, c.p);
-    if ((bits | traits::encode_oa(oa_last, c.p)) == w0 + (count - 1) * step) {
+    std::uint64_t written = count;
+    if ((bits | traits::encode_oa(oa_last, c.p)) == w0 + (count - 1) * step) [[likely]] {
       // The encoding is linear over the run (no oa bit it moves elsewhere,
       // e.g. ARMv8 LPA2's OA[51:50], changes inside it; one that did would
       // break the equality at the run's last item): each item is the one
       // before plus the encoded page step.
-      fill_items(item, w0, step, count);
+      if (fresh)
+        fill_items(item, w0, step, count);
+      else
+        written = fill_zero_items(item, w0, step, count);
     } else {
+      word_t any = 0;
+      if (!fresh) {
+        for (std::uint64_t k = 0; k < count; ++k) any |= load_item(item + k);
+      }
+      if (any != 0) return leaf<L>(s, ilg2);  // one at a time, with full checks
       for (std::uint64_t k = 0; k < count; ++k)
         store_item(item + k, bits | traits::encode_oa(oa + (k << ilg2), c.p));
     }
-    s.index += static_cast<unsigned>(count);
-    const va_t run_last = va + ((count << ilg2) - 1);
-    if (run_last == last) done = true;
-    va = run_last + 1;
-    oa += count << ilg2;
+    if (written != 0) {
+      s.index += static_cast<unsigned>(written);
+      const va_t run_last = va + ((written << ilg2) - 1);
+      if (run_last == last) done = true;
+      va = run_last + 1;
+      oa += written << ilg2;
+    }
+    if (written != count) return leaf<L>(s, ilg2);  // a nonzero item ahead: full checks
     return ok;
   }
 };
