@@ -8,13 +8,18 @@
 //   neighbour_4K   thread t works at 1 GiB + t * 1 MiB: both threads write
 //                  halves of one leaf table (no shared cache line: each
 //                  half is 2 KiB)
-// Each iteration maps 256 4K pages (oa one page off 2M alignment, so 256
+// One operation maps 256 4K pages (oa one page off 2M alignment, so 256
 // entries) and unmaps them (with its sync). Every table the ranges need
 // exists before timing starts, so no thread allocates or frees.
 //
-// Counter `scaling`: the threads' summed rate of iterations divided by the
-// rate of one thread alone on the same placement, measured by thread 0
-// right before the row (the median of 15 runs of 2000 iterations).
+// Counter `scaling` (rows with 2 threads): each iteration is two phases of
+// `phase_ops` operations (about 50 microseconds each): thread 0 alone
+// (the other thread waits at a barrier), then both threads at once. The
+// iteration's scaling is the threads' summed rate in the second phase over
+// thread 0's rate in the first; the counter is the median over the
+// iterations. A one-thread rate measured once before the row drifted with
+// this VM's speed (up to 3x from one second to the next), and gave anything
+// from 1.00 to 2.10 for the same row.
 // Issue 15's targets: disjoint_1G >= 1.9 and neighbour_2M >= 1.8 at 2
 // threads. Only meaningful with as many idle CPUs as threads.
 //
@@ -25,7 +30,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <new>
 #include <optional>
 #include <string>
@@ -66,91 +70,148 @@ constexpr genpt::va_t va_of(placement p, int thread) {
   return 0;
 }
 
+/// A barrier for the row's threads: sense by generation, spinning (the
+/// phases are short, and each thread has its own CPU).
+class spin_barrier {
+ public:
+  void wait(int threads) noexcept {
+    // Acquire/release: what one thread did before the barrier (its phase
+    // time) is visible to every thread after it.
+    const unsigned gen = gen_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads) {
+      arrived_.store(0, std::memory_order_relaxed);  // no one touches it until gen_ moves
+      gen_.store(gen + 1, std::memory_order_release);
+    } else {
+      while (gen_.load(std::memory_order_acquire) == gen) __builtin_ia32_pause();
+    }
+  }
+
+ private:
+  std::atomic<int> arrived_{0};
+  std::atomic<unsigned> gen_{0};
+};
+
+constexpr int phase_ops = 200;  ///< operations per phase (about 50 microseconds of map+unmap)
+
+/// What every row's threads share: the barrier, each thread's phase time,
+/// and thread 0's per-iteration scalings.
+struct phases {
+  spin_barrier barrier;
+  double both_s[2] = {0, 0};
+  std::vector<double> scalings;
+};
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+/// The loop of every row: op() is one operation of this thread. With one
+/// thread, each iteration is one phase; with two, a phase of thread 0
+/// alone, then one of both (the file comment). Google Benchmark gives each
+/// thread the same iteration count, so the barriers always pair up.
+template <class Op>
+void run_phases(benchmark::State& state, phases& ph, Op&& op) {
+  const int threads = state.threads();
+  const int me = state.thread_index();
+  auto timed_phase = [&] {
+    const auto t0 = clock_type::now();
+    for (int i = 0; i < phase_ops; ++i) op();
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+  };
+  for (auto _ : state) {
+    if (threads == 1) {
+      timed_phase();
+      continue;
+    }
+    ph.barrier.wait(threads);
+    double alone = 0;
+    if (me == 0) alone = timed_phase();
+    ph.barrier.wait(threads);
+    ph.both_s[me] = timed_phase();
+    ph.barrier.wait(threads);
+    if (me == 0) {
+      double rate = 0;
+      for (int t = 0; t < threads; ++t) rate += phase_ops / ph.both_s[t];
+      ph.scalings.push_back(rate / (phase_ops / alone));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * phase_ops * static_cast<std::int64_t>(pages));
+  if (me == 0 && threads > 1) state.counters["scaling"] = median_of(ph.scalings);  // thread 0's only: not summed
+}
+
 template <class Format>
 struct scaling {
   using table = genpt::page_table<Format>;
 
-  /// The table the threads share: created by thread 0 before the loop and
-  /// destroyed by it after (Google Benchmark's start and stop barriers
-  /// order these against the other threads' iterations).
+  /// The table the threads share: made by setup() before the row's threads
+  /// start and dropped by teardown() after they stop.
   static inline std::optional<table> shared;
-  /// One thread's iterations per second, per placement.
-  static inline std::map<placement, double> single_rate;
+  static inline typename Format::config cfg;
+  static inline phases ph;
 
-  /// One iteration: map 256 pages at va (oa one page off 2M), unmap them.
+  /// One operation: map 256 pages at va (oa one page off 2M), unmap them.
   static bool once(table& pt, genpt::va_t va) {
     const bool ok = pt.map(va, va + 0x1000, len, rw).has_value();
     return (pt.unmap(va, len) == len) & ok;
   }
 
-  static double measure_single(table& pt, placement p) {
-    std::vector<double> runs;
-    for (int r = 0; r < 18; ++r) {
-      const auto t0 = clock_type::now();
-      for (int i = 0; i < 2000; ++i) benchmark::DoNotOptimize(once(pt, va_of(p, 0)));
-      if (r >= 3) runs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
-    }
-    std::nth_element(runs.begin(), runs.begin() + 7, runs.end());
-    return 2000 / runs[7];
+  /// Makes the table and every level each thread's range needs (one
+  /// map/unmap each). Left empty on failure; run() then reports it.
+  template <placement P>
+  static void setup(const benchmark::State& state) {
+    ph.scalings.clear();
+    shared.reset();
+    auto created = table::create(cfg);
+    if (!created) return;
+    shared.emplace(std::move(*created));
+    bool ok = true;
+    for (int t = 0; t < state.threads(); ++t) ok &= once(*shared, va_of(P, t));
+    if (!ok) shared.reset();
   }
 
-  static void run(benchmark::State& state, typename Format::config cfg, placement p) {
-    if (state.thread_index() == 0) {
-      auto created = table::create(cfg);
-      if (!created) {
-        state.SkipWithError("page_table::create failed");
-      } else {
-        shared.emplace(std::move(*created));
-        bool ok = true;
-        for (int t = 0; t < state.threads(); ++t) ok &= once(*shared, va_of(p, t));
-        if (!ok) state.SkipWithError("warm-up map/unmap failed");
-        // Right before the row (the other threads wait at the start
-        // barrier), so a machine whose speed drifts drifts less between them.
-        single_rate[p] = measure_single(*shared, p);
+  static void teardown(const benchmark::State&) { shared.reset(); }
+
+  static void run(benchmark::State& state, placement p) {
+    if (!shared) {
+      for (auto _ : state) {
       }
+      state.SkipWithError("page_table::create or the warm-up map/unmap failed");
+      return;
     }
+    table& pt = *shared;
     const genpt::va_t va = va_of(p, state.thread_index());
     std::uint64_t failed = 0;
-    clock_type::time_point t0{};
-    bool first = true;
-    for (auto _ : state) {
-      if (first) {  // after the start barrier: every thread is running
-        if (!shared) {
-          state.SkipWithError("no table (thread 0 failed to set it up)");
-          break;
-        }
-        t0 = clock_type::now();
-        first = false;
-      }
-      failed += !once(*shared, va);
-    }
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    run_phases(state, ph, [&] { failed += !once(pt, va); });
     if (failed) state.SkipWithError("map/unmap failed");
-    if (first) return;  // skipped
-    // Summed over the threads by Google Benchmark: the aggregate rate over
-    // one thread's.
-    if (const auto it = single_rate.find(p); s > 0 && it != single_rate.end())
-      state.counters["scaling"] = static_cast<double>(state.iterations()) / s / it->second;
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pages));
-    if (state.thread_index() == 0) shared.reset();
   }
 
-  static void register_rows(const std::string& name, const typename Format::config& cfg) {
-    for (const placement p : {placement::disjoint_1G, placement::neighbour_2M, placement::neighbour_4K})
-      benchmark::RegisterBenchmark((name + "/map+unmap/256x4K/" + placement_name(p)).c_str(), run, cfg, p)
-          ->Threads(1)
-          ->Threads(2)
-          ->UseRealTime();
+  template <placement P>
+  static void register_row(const std::string& name) {
+    benchmark::RegisterBenchmark((name + "/map+unmap/256x4K/" + placement_name(P)).c_str(), run, P)
+        ->Threads(1)
+        ->Threads(2)
+        ->UseRealTime()
+        ->Setup(setup<P>)
+        ->Teardown(teardown);
+  }
+
+  static void register_rows(const std::string& name, const typename Format::config& c) {
+    cfg = c;
+    register_row<placement::disjoint_1G>(name);
+    register_row<placement::neighbour_2M>(name);
+    register_row<placement::neighbour_4K>(name);
   }
 };
 
-/// floor/store+clear/256x8B: the stores of one iteration without a table:
+/// floor/store+clear/256x8B: the stores of one operation without a table:
 /// write 256 PTE words into this thread's own 4 KiB page, then zero them
 /// (map's and unmap's stores, no walk, no check). Each thread has its own
 /// page. `scaling` as for the table rows: the bound two threads' stores
 /// put on any row's scaling on this machine.
 struct store_floor {
-  static inline double single_rate = 0;
+  static inline phases ph;
 
   static void once(std::uint64_t* t, std::uint64_t oa) {
     for (std::uint64_t i = 0; i < pages; ++i) t[i] = (oa + (i << 12)) | 0x67;
@@ -160,31 +221,10 @@ struct store_floor {
   }
 
   static void run(benchmark::State& state) {
+    if (state.thread_index() == 0) ph.scalings.clear();
     auto* t = static_cast<std::uint64_t*>(::operator new(4096, std::align_val_t{4096}));
-    if (state.thread_index() == 0) {
-      std::vector<double> runs;
-      for (int r = 0; r < 18; ++r) {
-        const auto t0 = clock_type::now();
-        for (int i = 0; i < 2000; ++i) once(t, std::uint64_t{1} << 30);
-        if (r >= 3) runs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
-      }
-      std::nth_element(runs.begin(), runs.begin() + 7, runs.end());
-      single_rate = 2000 / runs[7];
-    }
-    clock_type::time_point t0{};
-    bool first = true;
-    for (auto _ : state) {
-      if (first) {  // after the start barrier: every thread is running
-        t0 = clock_type::now();
-        first = false;
-      }
-      once(t, std::uint64_t{1} << 30);
-    }
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    run_phases(state, ph, [t] { once(t, std::uint64_t{1} << 30); });
     ::operator delete(t, std::align_val_t{4096});
-    if (s > 0 && single_rate > 0)
-      state.counters["scaling"] = static_cast<double>(state.iterations()) / s / single_rate;
-    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pages));
   }
 };
 
