@@ -160,6 +160,58 @@ TEST(incoherent, MapCleansAPathItemWhoseInstallerMayStillBeCleaning) {
   EXPECT_EQ(genpt::test::live(r.stats), 0);
 }
 
+// The one-page paths skip the general walk when every table item on the
+// path carries the "flush done" bit: they write one item and clean only it.
+TEST(incoherent, OnePageMapOntoACleanPathCleansOnlyItsItem) {
+  rig r;
+  {
+    table pt = make_table(r);
+    ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x1000, genpt::prot::read).has_value());
+    r.dev.clear_log();
+    ASSERT_TRUE(pt.map(0x40'5000, 0x9000, 0x1000, genpt::prot::read).has_value());
+    ASSERT_EQ(r.dev.log().size(), 1u);
+    EXPECT_EQ(r.dev.log()[0].bytes, 8u);
+    // Item 5 of the level-0 table that item 0 (va 0x40'0000) is in.
+    EXPECT_EQ(r.dev.log()[0].offset % 4096, 5u * 8);
+    expect_device_agrees(pt, r.dev, 0x40'0000, 0x6000, "one-page map");
+  }
+  EXPECT_EQ(genpt::test::live(r.stats), 0);
+}
+
+TEST(incoherent, OnePageUnmapCleansOnlyItsItem) {
+  rig r;
+  {
+    table pt = make_table(r);
+    ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x4000, genpt::prot::read).has_value());
+    r.dev.clear_log();
+    EXPECT_EQ(pt.unmap(0x40'2000, 0x1000), 0x1000u);
+    ASSERT_EQ(r.dev.log().size(), 1u);
+    EXPECT_EQ(r.dev.log()[0].bytes, 8u);
+    EXPECT_EQ(r.dev.log()[0].offset % 4096, 2u * 8);
+    expect_device_agrees(pt, r.dev, 0x40'0000, 0x4000, "one-page unmap");
+  }
+  EXPECT_EQ(genpt::test::live(r.stats), 0);
+}
+
+// A range inside one level-0 table also starts its walk in that table, but
+// only over a path whose items all carry the bit: here the top's item lacks
+// it (and the device holds a stale copy), so the walk goes from the top and
+// cleans that item.
+TEST(incoherent, MapInsideOneTableCleansAPathItemWhoseInstallerMayStillBeCleaning) {
+  rig r;
+  {
+    table pt = make_table(r);
+    ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x1000, genpt::prot::read).has_value());
+    const oa_t root = pt.hw_info().root;
+    auto* top = static_cast<std::uint64_t*>(pt.allocator().phys_to_virt(root));
+    top[0] &= ~x86_64::sw_bit_mask(pt.params());
+    r.dev.write(root, 0);
+    ASSERT_TRUE(pt.map(0x40'1000, 0x2000, 0x3000, genpt::prot::read).has_value());
+    expect_device_agrees(pt, r.dev, 0x40'0000, 0x4000, "map of a range over an unfinished path");
+  }
+  EXPECT_EQ(genpt::test::live(r.stats), 0);
+}
+
 TEST(incoherent, InstalledTableItemsCarryTheFlushDoneBit) {
   rig r;
   {

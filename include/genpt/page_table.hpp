@@ -160,6 +160,7 @@ class page_table {
       if ((e & one.mask) == one.value ||
           (Format::classify(e, 0) == entry_kind::leaf && traits::entry_size_lg2(e, 0) == traits::item_lg2(0))) {
         detail::store_item(item, word_t{0});
+        detail::clean_items(alloc_, item, 1);  // before any flush that publishes it
         const va_t last = va + (len - 1);
         if (flush_.must_flush_before(g, va, last)) sync(g);
         g.add_range(va, last);
@@ -187,6 +188,7 @@ class page_table {
     if (word_t* const item = one_page_item(va, oa, len)) {
       if (detail::load_item(item) == 0) {
         detail::store_item(item, leaf);
+        detail::clean_items(alloc_, item, 1);  // a cleaning allocator's walker reads memory
         return {};
       }
     }
@@ -217,8 +219,7 @@ class page_table {
     word_t* const table = t.table;
     const unsigned top_level = t.level;
     const unsigned span = traits::top_span_lg2(params_, top_level);
-    // A request inside one existing level-0 table starts the walk there
-    // (never for cache-cleaning allocators: see small_range_table).
+    // A request inside one existing level-0 table starts the walk there.
     word_t* const t0 = small_range_table(table, top_level, span, va, last);
     detail::change_set removed;
     detail::map_walk<Format, Alloc> w{{params_, alloc_}, a, va, oa, last, sizes, removed};
@@ -675,14 +676,26 @@ class page_table {
     return log2_mod(va, traits::entry_size_lg2(detail::load_item(item), level)) != 0;
   }
 
+  /// The bits every table item on a short path (one_page_item,
+  /// small_range_table) must hold. For a cache-cleaning allocator, the SW
+  /// "flush done" bit: the item and the table below it are already clean,
+  /// so starting below them skips nothing the general walk would do (it
+  /// cleans only table items without the bit). create() refuses such an
+  /// allocator for a format without the bit. None otherwise.
+  word_t path_bits() const noexcept {
+    if constexpr (detail::cleaning_allocator<Alloc>)
+      return traits::sw_bit_mask(params_);
+    else
+      return 0;
+  }
+
   /// The level-0 item of a one-page request: len is the level-0 item size
   /// and a page size of the table; va and oa are aligned to it; oa lies below
   /// 2^oa_lg2; va lies inside the current top; and every level above holds
-  /// a table pointer. nullptr otherwise: the general path then decides,
-  /// errors included. Never for cache-cleaning allocators (see
-  /// small_range_table). unmap passes oa 0.
+  /// a table pointer (with path_bits()). nullptr otherwise: the general path
+  /// then decides, errors included. unmap passes oa 0.
   [[gnu::always_inline]] word_t* one_page_item(va_t va, oa_t oa, std::uint64_t len) const noexcept {
-    if constexpr (detail::cleaning_allocator<Alloc> || Format::max_top_level == 0) {
+    if constexpr (Format::max_top_level == 0) {
       return nullptr;
     } else {
       // The level-0 item size: nothing smaller is a page, and it is a leaf
@@ -698,19 +711,19 @@ class page_table {
       const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
       return detail::dispatch_level<Format::max_top_level>(t.level, [&](auto lv) GENPT_INLINE_LAMBDA {
         constexpr unsigned level = decltype(lv)::value;
-        return detail::find_leaf_item<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va);
+        return detail::find_leaf_item<Format, level>(c, t.table, w.index(va, traits::item_lg2(level)), va,
+                                                     path_bits());
       });
     }
   }
 
   /// The level-0 table holding all of [va, last] when the range is smaller
   /// than that table's span (so no leaf above level 0 can be made and the
-  /// table cannot be wholly covered) and the path to it exists; nullptr
-  /// otherwise, and always for cache-cleaning allocators (their walk checks
-  /// every table item on the way down).
+  /// table cannot be wholly covered) and the path to it exists (every table
+  /// item with path_bits()); nullptr otherwise.
   word_t* small_range_table(word_t* table, unsigned top_level, unsigned span, va_t va,
                             va_t last) const noexcept {
-    if constexpr (detail::cleaning_allocator<Alloc> || Format::max_top_level == 0) {
+    if constexpr (Format::max_top_level == 0) {
       return nullptr;
     } else {
       constexpr unsigned span0 = traits::item_lg2(1);  // VA bits of one level-0 table
@@ -722,12 +735,12 @@ class page_table {
   }
 
   /// The level-0 item translating va when every level above holds a table
-  /// pointer; nullptr otherwise.
+  /// pointer with path_bits(); nullptr otherwise.
   [[gnu::always_inline]] word_t* leaf_item(word_t* table, unsigned top_level, unsigned span, va_t va) const noexcept {
     const detail::read_ctx<Format, const Alloc> c{params_, alloc_};
     return detail::dispatch_level<Format::max_top_level>(top_level, [&](auto lv) GENPT_INLINE_LAMBDA {
       constexpr unsigned level = decltype(lv)::value;
-      return detail::find_leaf_item<Format, level>(c, table, traits::index_of(va, level, span), va);
+      return detail::find_leaf_item<Format, level>(c, table, traits::index_of(va, level, span), va, path_bits());
     });
   }
 

@@ -271,20 +271,22 @@ template <class Format, unsigned L, class Ctx>
   }
 }
 
-/// The level-0 item for va when every level above holds a table pointer;
-/// nullptr when the path has a hole or a leaf above level 0.
-/// `index` is va's index in `table`.
+/// The level-0 item for va when every level above holds a table pointer
+/// with all the bits of `need` set (a cleaning allocator's SW "flush done"
+/// bit; 0 for none); nullptr when the path has a hole, a leaf above level
+/// 0, or a table item without them. `index` is va's index in `table`.
 template <class Format, unsigned L, class Ctx>
 [[gnu::always_inline]] inline typename Format::word_t* find_leaf_item(const Ctx& c, typename Format::word_t* table,
-                                                                      unsigned index, va_t va) noexcept {
+                                                                      unsigned index, va_t va,
+                                                                      typename Format::word_t need) noexcept {
   using traits = format_traits<Format>;
   auto* item = table + index;
   if constexpr (L == 0) {
     return item;
   } else {
     const auto e = load_item_acquire(item);
-    if (Format::classify(e, L) != entry_kind::table) return nullptr;
-    return find_leaf_item<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va);
+    if (Format::classify(e, L) != entry_kind::table || (e & need) != need) return nullptr;
+    return find_leaf_item<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va, need);
   }
 }
 
