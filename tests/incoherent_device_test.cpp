@@ -143,21 +143,34 @@ TEST(incoherent, NewTableIsCleanedBeforeTheItemPointingToIt) {
   EXPECT_EQ(genpt::test::live(r.stats), 0);
 }
 
+/// Fakes the race of a map whose installer may still be cleaning: the
+/// top's item 0 loses its "flush done" bit and the device holds a stale
+/// (empty) copy of it.
+void unfinish_top_item(table& pt, rig& r) {
+  const oa_t root = pt.hw_info().root;
+  // The allocator maps the root's oa back to the table's memory.
+  auto* top = static_cast<std::uint64_t*>(pt.allocator().phys_to_virt(root));
+  top[0] &= ~x86_64::sw_bit_mask(pt.params());
+  r.dev.write(root, 0);
+}
+
 TEST(incoherent, MapCleansAPathItemWhoseInstallerMayStillBeCleaning) {
   rig r;
   {
     table pt = make_table(r);
     ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x1000, genpt::prot::read).has_value());
-    // Fake the race: the top's item has no "flush done" bit yet and the
-    // device still holds a stale copy of it.
-    const oa_t root = pt.hw_info().root;
-    auto* top = static_cast<std::uint64_t*>(pt.allocator().phys_to_virt(root));
-    top[0] &= ~x86_64::sw_bit_mask(pt.params());
-    r.dev.write(root, 0);
+    unfinish_top_item(pt, r);
     ASSERT_TRUE(pt.map(0x40'1000, 0x2000, 0x1000, genpt::prot::read).has_value());
     expect_device_agrees(pt, r.dev, 0x40'0000, 0x2000, "map over an unfinished path");
   }
   EXPECT_EQ(genpt::test::live(r.stats), 0);
+}
+
+/// Expects the device log to hold one clean: item `index` of a 4 KiB table.
+void expect_one_item_cleaned(const sim_device& dev, unsigned index) {
+  ASSERT_EQ(dev.log().size(), 1u);
+  EXPECT_EQ(dev.log()[0].bytes, 8u);
+  EXPECT_EQ(dev.log()[0].offset % 4096, index * 8u);
 }
 
 // The one-page paths skip the general walk when every table item on the
@@ -169,10 +182,7 @@ TEST(incoherent, OnePageMapOntoACleanPathCleansOnlyItsItem) {
     ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x1000, genpt::prot::read).has_value());
     r.dev.clear_log();
     ASSERT_TRUE(pt.map(0x40'5000, 0x9000, 0x1000, genpt::prot::read).has_value());
-    ASSERT_EQ(r.dev.log().size(), 1u);
-    EXPECT_EQ(r.dev.log()[0].bytes, 8u);
-    // Item 5 of the level-0 table that item 0 (va 0x40'0000) is in.
-    EXPECT_EQ(r.dev.log()[0].offset % 4096, 5u * 8);
+    expect_one_item_cleaned(r.dev, 5);  // va 0x40'5000: item 5 of its level-0 table
     expect_device_agrees(pt, r.dev, 0x40'0000, 0x6000, "one-page map");
   }
   EXPECT_EQ(genpt::test::live(r.stats), 0);
@@ -185,9 +195,7 @@ TEST(incoherent, OnePageUnmapCleansOnlyItsItem) {
     ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x4000, genpt::prot::read).has_value());
     r.dev.clear_log();
     EXPECT_EQ(pt.unmap(0x40'2000, 0x1000), 0x1000u);
-    ASSERT_EQ(r.dev.log().size(), 1u);
-    EXPECT_EQ(r.dev.log()[0].bytes, 8u);
-    EXPECT_EQ(r.dev.log()[0].offset % 4096, 2u * 8);
+    expect_one_item_cleaned(r.dev, 2);  // va 0x40'2000
     expect_device_agrees(pt, r.dev, 0x40'0000, 0x4000, "one-page unmap");
   }
   EXPECT_EQ(genpt::test::live(r.stats), 0);
@@ -202,10 +210,7 @@ TEST(incoherent, MapInsideOneTableCleansAPathItemWhoseInstallerMayStillBeCleanin
   {
     table pt = make_table(r);
     ASSERT_TRUE(pt.map(0x40'0000, 0x1000, 0x1000, genpt::prot::read).has_value());
-    const oa_t root = pt.hw_info().root;
-    auto* top = static_cast<std::uint64_t*>(pt.allocator().phys_to_virt(root));
-    top[0] &= ~x86_64::sw_bit_mask(pt.params());
-    r.dev.write(root, 0);
+    unfinish_top_item(pt, r);
     ASSERT_TRUE(pt.map(0x40'1000, 0x2000, 0x3000, genpt::prot::read).has_value());
     expect_device_agrees(pt, r.dev, 0x40'0000, 0x4000, "map of a range over an unfinished path");
   }
