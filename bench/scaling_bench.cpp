@@ -70,6 +70,15 @@ constexpr genpt::va_t va_of(placement p, int thread) {
   return 0;
 }
 
+/// A spin-wait hint to the CPU (PAUSE on x86, YIELD on Arm), nothing elsewhere.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 /// A barrier for the row's threads: sense by generation, spinning (the
 /// phases are short, and each thread has its own CPU).
 class spin_barrier {
@@ -82,7 +91,7 @@ class spin_barrier {
       arrived_.store(0, std::memory_order_relaxed);  // no one touches it until gen_ moves
       gen_.store(gen + 1, std::memory_order_release);
     } else {
-      while (gen_.load(std::memory_order_acquire) == gen) __builtin_ia32_pause();
+      while (gen_.load(std::memory_order_acquire) == gen) cpu_relax();
     }
   }
 
@@ -97,7 +106,7 @@ constexpr int phase_ops = 200;  ///< operations per phase (about 50 microseconds
 /// and thread 0's per-iteration scalings.
 struct phases {
   spin_barrier barrier;
-  double both_s[2] = {0, 0};
+  double both_s[2] = {0, 0};  ///< one per thread: rows register ->Threads(1) and ->Threads(2) only
   std::vector<double> scalings;
 };
 
