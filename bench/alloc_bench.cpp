@@ -34,6 +34,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_stats.hpp"
+
 #include "genpt/alloc/arena_levels.hpp"
 #include "genpt/alloc/deferred_free.hpp"
 #include "genpt/alloc/heap_levels.hpp"
@@ -165,11 +167,7 @@ class store_clean_floor {
   std::uint64_t bad_ = 0;
 };
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
+using genpt_bench::median_of;
 
 /// floor/[check_]store_clean_<insn>/<pages>: the floor above as a row of
 /// its own (time: one batch); ns_per_range is the median batch.

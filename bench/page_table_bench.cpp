@@ -22,6 +22,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_stats.hpp"
+
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
 #include "genpt/genpt.hpp"
@@ -55,12 +57,7 @@ void set_ns_per_pte(benchmark::State& state, double seconds, std::uint64_t n) {
 
 // ------------------------------------------------------------------ floor --
 
-/// The median of v (reorders v); v must not be empty.
-double median_of(std::vector<double>& v) {
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
-}
+using genpt_bench::median_of;
 
 /// Writes n PTE-like values (an advancing oa with attribute bits) to buf.
 /// Out of line and 64-byte aligned, so every floor of every row runs this

@@ -38,6 +38,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_stats.hpp"
+
 #include "genpt/genpt.hpp"
 
 namespace {
@@ -110,11 +112,7 @@ struct phases {
   std::vector<double> scalings;
 };
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
+using genpt_bench::median_of;
 
 /// The loop of every row: op() is one operation of this thread. With one
 /// thread, each iteration is one phase; with two, a phase of thread 0
