@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "genpt/core/format_traits.hpp"
+#include "genpt/core/item.hpp"
 #include "genpt/format/amdv1.hpp"
 #include "genpt/format/armv8.hpp"
 #include "genpt/format/riscv.hpp"
@@ -66,6 +67,84 @@ TEST(UnmapRunBits, VtdSsAndEptPteIsReadBit) {
   EXPECT_EQ(bits0<genpt::vtd_ss>().value, 0x1u);
   EXPECT_EQ(bits0<genpt::ept>().mask, 0x1u);
   EXPECT_EQ(bits0<genpt::ept>().value, 0x1u);
+}
+
+// The run check reads two items per 16-byte load, which is exact only if
+// no hardware walker writes a masked bit meanwhile. The bits walkers write,
+// by hand from each spec: x86 PTE A 5, D 6 (SDM Vol. 3A Table 4-20); AMDv1
+// PTE A 5, D 6 (AMD IOMMU Table 17); ARMv8 AF 10, AP[2] / S2AP[1] 7 and
+// DBM 51 (Arm ARM D8.4, hardware dirty state); RISC-V A 6, D 7 (Svadu);
+// VT-d SS-PTE A 8, D 9 (VT-d §9.8); EPT A 8, D 9 (SDM Vol. 3C Table 29-7).
+TEST(UnmapRunBits, NoMaskHoldsABitAWalkerWrites) {
+  EXPECT_EQ(bits0<genpt::x86_64>().mask & 0x60u, 0u);
+  EXPECT_EQ(bits0<genpt::amdv1>().mask & 0x60u, 0u);
+  EXPECT_EQ(bits0<genpt::armv8_4k_s1>().mask & 0x0008'0000'0000'0480u, 0u);
+  EXPECT_EQ(bits0<genpt::armv8_64k_s2>().mask & 0x0008'0000'0000'0480u, 0u);
+  EXPECT_EQ(bits0<genpt::riscv>().mask & 0xC0u, 0u);
+  EXPECT_EQ(bits0<genpt::vtd_ss>().mask & 0x300u, 0u);
+  EXPECT_EQ(bits0<genpt::ept>().mask & 0x300u, 0u);
+}
+
+/// items_match_all over n items starting at an even or odd item of an
+/// aligned array (so the 16-byte loads start after a peeled item or not),
+/// with one bad item at each position in turn: it must say no exactly when
+/// the bad item is one of the n, whichever of its head, pair loop or tail
+/// reads it.
+TEST(UnmapRunCheck, ItemsMatchAllSeesABadItemAtEveryPosition) {
+  constexpr std::uint64_t ones = 0x3, zeros = 0x0010'0000'0000'0000;  // ARMv8 page, no Contiguous
+  constexpr std::uint64_t good = 0x0040'0000'1000'0743;
+  const std::uint64_t bad[] = {good & ~std::uint64_t{1}, good & ~std::uint64_t{2}, good | zeros};
+  alignas(64) std::uint64_t a[64];
+  for (unsigned start = 0; start < 2; ++start) {
+    for (unsigned n = 0; n + start <= 48; ++n) {
+      for (std::uint64_t& w : a) w = good;
+      EXPECT_TRUE(genpt::detail::items_match_all(a + start, n, ones, zeros)) << start << " " << n;
+      for (unsigned pos = 0; pos < 50; ++pos) {
+        for (const std::uint64_t b : bad) {
+          for (std::uint64_t& w : a) w = good;
+          a[pos] = b;
+          const bool inside = pos >= start && pos < start + n;
+          EXPECT_EQ(genpt::detail::items_match_all(a + start, n, ones, zeros), !inside)
+              << "start " << start << " n " << n << " bad at " << pos;
+        }
+      }
+    }
+  }
+}
+
+/// A run of 4 KiB pages with a hole: unmap of the whole range removes the
+/// pages before the hole and stops there (unmap stops at the first hole),
+/// for a hole at every position and a run that starts at an even or odd
+/// item, so the whole-run check fails at every place it can and the scan
+/// that follows must still find the hole exactly.
+template <class F>
+void run_with_hole_everywhere(const typename F::config& c) {
+  constexpr unsigned pages = 41;
+  for (unsigned start = 0; start < 2; ++start) {
+    for (unsigned hole = 1; hole < pages; ++hole) {
+      auto made = genpt::page_table<F>::create(c);
+      ASSERT_TRUE(made);
+      auto& t = *made;
+      const std::uint64_t va = 0x4000'0000 + start * page;
+      ASSERT_TRUE(t.map(va, 0x1'0000'1000, hole * page, rw));
+      if (hole + 1 < pages) {
+        ASSERT_TRUE(t.map(va + (hole + 1) * page, 0x2'0000'1000, (pages - hole - 1) * page, rw));
+      }
+      const std::vector<std::uint64_t> after = leaf_words(t, va + hole * page, (pages - hole) * page);
+      genpt::gather g;
+      EXPECT_EQ(t.unmap(va, pages * page, g), hole * page) << "start " << start << " hole " << hole;
+      t.sync(g);
+      EXPECT_TRUE(leaf_words(t, va, hole * page).empty()) << hole;
+      EXPECT_EQ(leaf_words(t, va + hole * page, (pages - hole) * page), after) << hole;
+    }
+  }
+}
+TEST(UnmapRun, X86StopsAtAHoleAnywhere) { run_with_hole_everywhere<genpt::x86_64>({}); }
+TEST(UnmapRun, Amdv1StopsAtAHoleAnywhere) {
+  run_with_hole_everywhere<genpt::amdv1>(genpt::amdv1::config{.starting_level = 3});
+}
+TEST(UnmapRun, Armv8StopsAtAHoleAnywhere) {
+  run_with_hole_everywhere<genpt::armv8_4k_s1>(genpt::armv8_4k_s1::config{});
 }
 
 /// Random words (biased towards the low flag bits and the top bits the

@@ -168,8 +168,11 @@ struct format_traits {
   /// (e & mask) == value is a leaf of exactly one item (never empty, a
   /// table, or part of a contiguous entry). It may reject some single-item
   /// leaves (the scan then classifies those items one by one), never accept
-  /// anything else. unmap scans runs of 4 KiB leaves with it. Default
-  /// {0, 1}: matches nothing.
+  /// anything else. unmap scans runs of 4 KiB leaves with it. The mask
+  /// must hold no bit that a hardware walker writes (accessed, dirty):
+  /// unmap checks a whole run with 16-byte loads, which are not single-copy
+  /// atomic per item, and is exact only because the walker cannot change
+  /// the masked bits meanwhile. Default {0, 1}: matches nothing.
   static constexpr leaf_bits<word_t> single_leaf_bits(unsigned level) noexcept {
     if constexpr (requires { F::single_leaf_bits(0u); })
       return F::single_leaf_bits(level);

@@ -18,6 +18,15 @@
 #define GENPT_ITEM_SANITIZED 1
 #endif
 #endif
+// ThreadSanitizer builds read items one atomic word at a time everywhere,
+// so the race detector sees every item access as the atomic it stands for.
+#if defined(__SANITIZE_THREAD__)
+#define GENPT_ITEM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GENPT_ITEM_TSAN 1
+#endif
+#endif
 
 namespace genpt::detail {
 
@@ -87,6 +96,58 @@ inline std::size_t fill_zero_items(Word* p, Word v, Word step, std::size_t n) no
   if (any != 0) return k;
   for (std::size_t j = k; j < n; ++j, v += step) store_item(p + j, v);
   return n;
+}
+
+/// True when all n items at p have every `ones` bit set and no `zeros` bit
+/// set: a read-only check of a whole run, two items per 16-byte load where
+/// the target has vector registers (half the loads and ALU operations of a
+/// word-by-word scan; the generic vector type lowers to word operations
+/// elsewhere, e.g. under -mgeneral-regs-only).
+///
+/// The loads need not be single-copy atomic per item, because no store
+/// can change the answer while they run: the caller holds the range, so
+/// no other writer touches these items, and the only concurrent writer,
+/// the hardware walker, sets accessed/dirty bits, which must not be in
+/// `ones | zeros`. A torn read would differ from an atomic one only in
+/// those bits.
+template <class Word>
+inline bool items_match_all(const Word* p, std::size_t n, Word ones, Word zeros) noexcept {
+  Word and_acc = ~Word{0};
+  Word or_acc = 0;
+  std::size_t i = 0;
+#if !defined(GENPT_ITEM_TSAN)
+  if constexpr (sizeof(Word) == 8) {
+    // may_alias: the vector load reads the table's words through another
+    // type; aligned(16) holds because of the odd-item peel below.
+    typedef Word pair_t __attribute__((vector_size(16), may_alias, aligned(16)));
+    if ((reinterpret_cast<std::uintptr_t>(p) & 15) != 0 && n != 0) {
+      const Word e = load_item(p);
+      and_acc &= e;
+      or_acc |= e;
+      i = 1;
+    }
+    pair_t and_v = {~Word{0}, ~Word{0}};
+    pair_t or_v = {0, 0};
+    for (; i + 8 <= n; i += 8) {
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < 8; j += 2) {
+        // Cast: p + i + j is 16-byte aligned (p is 8-byte aligned, i + j
+        // is even after the peel), and pair_t may alias Word.
+        const pair_t e = *reinterpret_cast<const pair_t*>(p + i + j);
+        and_v &= e;
+        or_v |= e;
+      }
+    }
+    and_acc &= and_v[0] & and_v[1];
+    or_acc |= or_v[0] | or_v[1];
+  }
+#endif
+  for (; i < n; ++i) {
+    const Word e = load_item(p + i);
+    and_acc &= e;
+    or_acc |= e;
+  }
+  return (and_acc & ones) == ones && (or_acc & zeros) == 0;
 }
 
 /// Publishes a table that replaces a leaf (cut): release orders the new

@@ -105,6 +105,12 @@ struct unmap_walk {
     // per item instead of mask, compare and combine.
     constexpr word_t ones = bits.value & bits.mask;
     constexpr word_t zeros = bits.mask & ~bits.value;
+    // The usual case, every item up to lim a single-item leaf, is one
+    // branch-free check of the whole rest (two items per load); only a run
+    // that ends early is scanned again below to find where.
+    if constexpr (bits.mask != 0 && (bits.value & ~bits.mask) == 0) {
+      if (items_match_all(s.table + k, lim - k, ones, zeros)) k = lim;
+    }
     while (k + 8 <= lim) {  // eight at a time, branch-free inside
       bool all = true;
       if constexpr (bits.mask != 0 && (bits.value & ~bits.mask) == 0) {
