@@ -2,8 +2,9 @@
 // leaves.
 //
 // unmap clears a run of 4 KiB leaves in one fill after finding where it
-// ends, eight items at a time with the format's one-mask test
-// (format_traits::single_leaf_bits). The masks below are written by hand
+// ends with the format's one-mask test (format_traits::single_leaf_bits):
+// one check of the whole run (detail::items_match_all, two items per
+// 16-byte load), then, when that fails, eight items at a time. The masks below are written by hand
 // from each spec's level-0 descriptor layout; the test must only ever
 // accept single-item leaves, and a run that meets a contiguous entry (ARMv8
 // Contiguous, AMDv1 NextLevel 7, RISC-V Svnapot) or an empty item must stop

@@ -344,6 +344,7 @@ struct map_walk {
       // e.g. ARMv8 LPA2's OA[51:50], changes inside it; one that did would
       // break the equality at the run's last item): each item is the one
       // before plus the encoded page step.
+      if constexpr (cleaning_allocator<Alloc>) prefetch_items_for_write(item, count);
       if (fresh)
         fill_items(item, w0, step, count);
       else
