@@ -4,11 +4,12 @@
 // unmap clears a run of 4 KiB leaves in one fill after finding where it
 // ends with the format's one-mask test (format_traits::single_leaf_bits):
 // one check of the whole run (detail::items_match_all, two items per
-// 16-byte load), then, when that fails, eight items at a time. The masks below are written by hand
-// from each spec's level-0 descriptor layout; the test must only ever
-// accept single-item leaves, and a run that meets a contiguous entry (ARMv8
-// Contiguous, AMDv1 NextLevel 7, RISC-V Svnapot) or an empty item must stop
-// there and leave the table exactly as an item-by-item unmap would.
+// 16-byte load), then, when that fails, eight items at a time. The masks
+// below are written by hand from each spec's level-0 descriptor layout;
+// the test must only ever accept single-item leaves, and a run that meets
+// a contiguous entry (ARMv8 Contiguous, AMDv1 NextLevel 7, RISC-V Svnapot)
+// or an empty item must stop there and leave the table exactly as an
+// item-by-item unmap would.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -73,7 +74,7 @@ TEST(UnmapRunBits, VtdSsAndEptPteIsReadBit) {
 // The run check reads two items per 16-byte load, which is exact only if
 // no hardware walker writes a masked bit meanwhile. The bits walkers write,
 // by hand from each spec: x86 PTE A 5, D 6 (SDM Vol. 3A Table 4-20); AMDv1
-// PTE A 5, D 6 (AMD IOMMU Table 17); ARMv8 AF 10, AP[2] / S2AP[1] 7 and
+// PTE A 5, D 6 (AMD IOMMU §2.2.3); ARMv8 AF 10, AP[2] / S2AP[1] 7 and
 // DBM 51 (Arm ARM D8.4, hardware dirty state); RISC-V A 6, D 7 (Svadu);
 // VT-d SS-PTE A 8, D 9 (VT-d §9.8); EPT A 8, D 9 (SDM Vol. 3C Table 29-7).
 TEST(UnmapRunBits, NoMaskHoldsABitAWalkerWrites) {
