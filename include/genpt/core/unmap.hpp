@@ -100,35 +100,27 @@ struct unmap_walk {
     // as it would be one store later.
     unsigned k = s.index + 1;
     constexpr auto bits = traits::single_leaf_bits(L);
-    // (e & mask) == value for all eight items <=> the AND of the eight has
-    // every `ones` bit and their OR has no `zeros` bit: two ALU operations
-    // per item instead of mask, compare and combine.
-    constexpr word_t ones = bits.value & bits.mask;
-    constexpr word_t zeros = bits.mask & ~bits.value;
-    // The usual case, every item up to lim a single-item leaf, is one
-    // branch-free check of the whole rest (two items per load); only a run
-    // that ends early is scanned again below to find where.
     if constexpr (bits.mask != 0 && (bits.value & ~bits.mask) == 0) {
-      if (items_match_all(s.table + k, lim - k, ones, zeros)) k = lim;
-    }
-    while (k + 8 <= lim) {  // eight at a time, branch-free inside
-      bool all = true;
-      if constexpr (bits.mask != 0 && (bits.value & ~bits.mask) == 0) {
-        word_t and_acc = ~word_t{0};
-        word_t or_acc = 0;
-#pragma GCC unroll 8
-        for (unsigned j = 0; j < 8; ++j) {
-          const word_t e = load_item(s.table + k + j);
-          and_acc &= e;
-          if constexpr (zeros != 0) or_acc |= e;
-        }
-        all = (and_acc & ones) == ones && (or_acc & zeros) == 0;  // implies is_single_leaf<L> for each
+      // (e & mask) == value for every item <=> their AND has every `ones`
+      // bit and their OR no `zeros` bit (items_match_all). The usual case,
+      // every item up to lim a single-item leaf, is one check of the whole
+      // rest; a run that ends early is checked again eight items at a time
+      // to find where.
+      constexpr word_t ones = bits.value & bits.mask;
+      constexpr word_t zeros = bits.mask & ~bits.value;
+      if (items_match_all(s.table + k, lim - k, ones, zeros)) {
+        k = lim;
       } else {
+        while (k + 8 <= lim && items_match_all(s.table + k, 8, ones, zeros)) k += 8;
+      }
+    } else {
+      while (k + 8 <= lim) {  // eight at a time, branch-free inside
+        bool all = true;
 #pragma GCC unroll 8
         for (unsigned j = 0; j < 8; ++j) all &= is_single_leaf<L>(load_item(s.table + k + j));
+        if (!all) break;
+        k += 8;
       }
-      if (!all) break;
-      k += 8;
     }
     while (k < lim && is_single_leaf<L>(load_item(s.table + k))) ++k;
     fill_items(s.table + s.index, word_t{0}, word_t{0}, k - s.index);
