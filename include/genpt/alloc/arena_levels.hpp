@@ -157,6 +157,12 @@ class arena_levels {
     // Every oa this arena hands out is base_oa + offset of a byte of the block.
     return base_ + (oa - base_oa_);
   }
+  /// phys_to_virt(oa) is the address oa + (base - base_oa), modulo 2^64
+  /// (core/walk.hpp linear_allocator).
+  std::uintptr_t linear_offset() const noexcept {
+    // The block's address as an integer, to subtract its oa from.
+    return reinterpret_cast<std::uintptr_t>(base_) - static_cast<std::uintptr_t>(base_oa_);
+  }
 
   table_link& link_of(void* table, unsigned size_lg2) noexcept {
     if (size_lg2 < min_table_lg2) size_lg2 = min_table_lg2;

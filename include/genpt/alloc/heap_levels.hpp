@@ -97,6 +97,8 @@ class heap_levels {
     // oa was produced from a host pointer in allocate().
     return reinterpret_cast<void*>(oa);
   }
+  /// phys_to_virt(oa) is the address oa itself (core/walk.hpp linear_allocator).
+  std::uintptr_t linear_offset() const noexcept { return 0; }
 
   table_link& link_of(void* table, unsigned size_lg2) noexcept {
     if (size_lg2 == page_lg2) return slab_of(table)->links[page_index(table)];

@@ -148,6 +148,11 @@ class incoherent {
     return t;
   }
   void* phys_to_virt(oa_t oa) const noexcept { return inner_.phys_to_virt(oa); }
+  std::uintptr_t linear_offset() const noexcept
+    requires requires(const Alloc& a) { a.linear_offset(); }
+  {
+    return inner_.linear_offset();
+  }
   table_link& link_of(void* table, unsigned size_lg2) noexcept {
     return inner_.link_of(table, size_lg2);
   }

@@ -47,7 +47,8 @@ struct iotlb_flush;
 //   const char* level_name(unsigned level, const params&)     spec name, for dumps
 // Optional, each with its default in format_traits.hpp and nowhere else
 // (every caller goes through format_traits<F>): item_lg2, table_lg2_at,
-//   entry_size_lg2, single_leaf_bits, single_leaf_oa, leaf_item_step,
+//   entry_size_lg2, single_leaf_bits, single_leaf_oa, table_item_form,
+//   leaf_item_step,
 //   top_table_lg2, encode_oa,
 //   prot_supported, may_grow_top, root_fits, attrs_valid, sw_bit_mask, the
 //   dirty hooks is_write_dirty / make_write_clean / make_write_dirty /
@@ -135,7 +136,9 @@ consteval bool check_format() {
 //   table_link& link_of(void* table, unsigned size_lg2) noexcept
 //   void free(table_list&) noexcept                    releases every table
 // Optional: read_guard() (RAII read-side section for deferred freeing),
-//   clean(const void*, std::size_t) (cache maintenance for incoherent walkers).
+//   clean(const void*, std::size_t) (cache maintenance for incoherent walkers),
+//   std::uintptr_t linear_offset() const noexcept (phys_to_virt(oa) is the
+//   address oa + linear_offset(): iova_to_phys's one-add table step).
 // Every member may be called from several threads at once.
 
 template <class A>

@@ -33,6 +33,17 @@ struct leaf_bits {
   W value = 1;
 };
 
+/// The form of the table items genpt writes at a level
+/// (format_traits::table_item_form): an item with (e & mask) == value is a
+/// table item whose table is at oa (e - value) << oa_shift. The default
+/// {0, 1, 0} matches nothing.
+template <class W>
+struct table_form {
+  W mask = 0;
+  W value = 1;
+  unsigned oa_shift = 0;
+};
+
 /// Validated runtime geometry every format's `params` derives from.
 /// Produced by Format::init(config); constant for the table's life, except
 /// that a dynamic top (AMDv1) raises the current top level, which genpt
@@ -188,6 +199,22 @@ struct format_traits {
       return F::single_leaf_oa(e, level, p);
     else
       return F::entry_oa(e, level, p);
+  }
+  /// The exact form of the table items make_table writes at `level`
+  /// (F::table_item_form(level, p) -> {mask, value, oa_shift}): an item
+  /// with (e & mask) == value must classify as a table at `level`, with
+  /// table_oa(e, p) == (e - value) << oa_shift. It may reject some table
+  /// items (a bit a walker set, an oa the address field holds elsewhere;
+  /// those take classify and table_oa), never accept anything else.
+  /// iova_to_phys takes it for its table steps: the child's address is
+  /// then one shift and add of the item, which the load's address mode
+  /// absorbs, so no mask sits on the lookup's latency chain.
+  /// Default {0, 1, 0}: matches nothing.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    if constexpr (requires { F::table_item_form(0u, p); })
+      return F::table_item_form(level, p);
+    else
+      return {};
   }
   /// Added to the first item's descriptor for each further item of a
   /// contiguous leaf (ARMv8: one item of OA; AMDv1: 0, replicated).

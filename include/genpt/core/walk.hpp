@@ -8,6 +8,7 @@
 // into the first compile-time one.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -128,6 +129,23 @@ struct level_state {
 template <class Alloc>
 concept cleaning_allocator = requires(Alloc& a, const void* p, std::size_t n) { a.clean(p, n); };
 
+/// An allocator whose phys_to_virt(oa) is the address oa + linear_offset()
+/// (modulo 2^64) for every oa it gave: iova_to_phys then forms a child
+/// table's address by one add (lookup).
+template <class Alloc>
+concept linear_allocator = requires(const Alloc& a) {
+  { a.linear_offset() } noexcept -> std::same_as<std::uintptr_t>;
+};
+
+/// `v`, which the optimizer can no longer relate to the expressions it came
+/// from (an empty asm that claims to change it in its register): no
+/// instruction, only a fence against rewriting.
+template <class T>
+[[gnu::always_inline]] inline T opaque(T v) noexcept {
+  asm("" : "+r"(v));
+  return v;
+}
+
 /// Cleans n items from p for a cleaning allocator; nothing otherwise.
 template <class Alloc, class Word>
 [[gnu::always_inline]] inline void clean_items(Alloc& a, const Word* p, std::size_t n) noexcept {
@@ -230,8 +248,13 @@ struct walk_ctx {
 /// reference, it reloads them after every acquire load).
 template <class Format, class Alloc>
 struct read_ctx {
+  read_ctx(const typename Format::params& params, Alloc& a) noexcept : p(params), alloc(a), src(&params) {}
+
   typename Format::params p;
   Alloc& alloc;
+  /// The params p copies: what an out-of-line step (lookup_cold) copies
+  /// again, so that this copy's address never escapes.
+  const typename Format::params* src;
 
   typename Format::word_t* child(typename Format::word_t e) const noexcept {
     // The allocator maps the table's output address back to the memory it gave.
@@ -243,15 +266,55 @@ struct read_ctx {
 /// at most 56 in every format), so the value cannot be a translation.
 inline constexpr oa_t no_oa = ~oa_t{0};
 
+template <class Format, unsigned L, class Alloc>
+oa_t lookup_cold(const typename Format::params* p, Alloc& alloc, const typename Format::word_t* table, unsigned index,
+                 va_t va) noexcept;
+
 /// Translates one va; no_oa for no translation. A plain integer, not an
 /// optional: GCC builds a returned std::optional in memory, which put two
 /// store-to-load forwards on a chained lookup's latency.
 /// `index` is va's index in `table`.
+///
+/// With a linear allocator, a table item in the form make_table writes
+/// (format_traits::table_item_form, plus the SW "flush done" bit under a
+/// cleaning allocator) gives its child item's address as one add that the
+/// next load's address mode takes, where classify and table_oa would put a
+/// mask (RISC-V: and a shift) on the latency chain. Any other table item
+/// (a bit a walker set, say) leads to lookup_cold, out of line, so each
+/// level inlines one copy of the level below, not two.
 template <class Format, unsigned L, class Ctx>
 [[gnu::always_inline]] inline oa_t lookup(const Ctx& c, const typename Format::word_t* table, unsigned index,
                                           va_t va) noexcept {
   using traits = format_traits<Format>;
+  using alloc_t = std::remove_cvref_t<decltype(c.alloc)>;
+  constexpr bool linear = L > 0 && linear_allocator<alloc_t>;
   const auto e = load_item_acquire(table + index);
+  if constexpr (linear) {
+    const auto form = traits::table_item_form(L, c.p);
+    auto value = form.value;
+    if constexpr (cleaning_allocator<alloc_t>) value |= traits::sw_bit_mask(c.p) & form.mask;
+    // The child item's byte offset in its table: index_of(va, L - 1, ...)
+    // times 8, shifted and masked in place (items are 8 bytes, and every
+    // item spans at least 2^3 bytes of va).
+    static_assert(sizeof(e) == 8 && traits::item_lg2(L - 1) >= 3);
+    constexpr unsigned ilg2 = traits::item_lg2(L - 1);
+    const std::uintptr_t next_off = static_cast<std::uintptr_t>(va >> (ilg2 - 3)) &
+                                    (((std::uintptr_t{1} << (traits::item_lg2(L) - ilg2)) - 1) << 3);
+    // The allocator's offset, the child's item, less the value's share:
+    // none depends on e. opaque: after the test the compiler knows value
+    // == (e & mask) and would otherwise rebuild bias from e, putting the
+    // mask back on the chain.
+    const std::uintptr_t bias =
+        opaque(c.alloc.linear_offset() + next_off - static_cast<std::uintptr_t>(value << form.oa_shift));
+    if ((e & form.mask) == value) [[likely]] {
+      // (e - value) << oa_shift is the child's oa (table_item_form; the SW
+      // bit lies outside the address), which the allocator maps linearly:
+      // the sum is the child item's address.
+      const auto* item =
+          reinterpret_cast<const typename Format::word_t*>((static_cast<std::uintptr_t>(e) << form.oa_shift) + bias);
+      return lookup<Format, L - 1>(c, item, 0, va);
+    }
+  }
   switch (Format::classify(e, L)) {
     case entry_kind::leaf:
       // A single-item leaf first (a branch the predictor takes), so a
@@ -263,12 +326,27 @@ template <class Format, unsigned L, class Ctx>
       }
       return Format::entry_oa(e, L, c.p) | log2_mod(va, traits::entry_size_lg2(e, L));
     case entry_kind::table:
-      if constexpr (L > 0)
+      if constexpr (linear)
+        return lookup_cold<Format, L - 1>(c.src, c.alloc, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)),
+                                          va);
+      else if constexpr (L > 0)
         return lookup<Format, L - 1>(c, c.child(e), traits::index_of(va, L - 1, traits::item_lg2(L)), va);
       [[fallthrough]];
     default:
       return no_oa;
   }
+}
+
+/// lookup() below a table item not in table_item_form, out of line (the
+/// levels below take the one-add step again). It takes the params the
+/// caller's read_ctx copied, not that copy: the copy's address would
+/// escape, and the compiler would then keep it in memory, storing it on
+/// every lookup and reloading it after every acquire load.
+template <class Format, unsigned L, class Alloc>
+[[gnu::noinline, gnu::cold]] oa_t lookup_cold(const typename Format::params* p, Alloc& alloc,
+                                             const typename Format::word_t* table, unsigned index, va_t va) noexcept {
+  const read_ctx<Format, Alloc> c{*p, alloc};
+  return lookup<Format, L>(c, table, index, va);
 }
 
 /// The level-0 item for va when every level above holds a table pointer

@@ -185,6 +185,12 @@ struct amdv1 {
   static constexpr word_t make_table(oa_t oa, unsigned level, const params& p) noexcept {
     return PR | (word_t{level} << next_level_shift) | oa | IR | IW | p.c_bit;
   }
+  /// iova_to_phys's table step: every bit outside the address field as
+  /// make_table writes it (NextLevel = level, 1..6: a table). A PDE whose
+  /// A bit the IOMMU set (§2.2.3) fails it and is classified.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    return {~addr_mask(p), make_table(0, level, p), 0};
+  }
 
   /// Bytes the entry holding this item translates, log2. NextLevel 7: one
   /// more than the position of the first zero address bit from bit 12 up

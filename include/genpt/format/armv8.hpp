@@ -371,6 +371,13 @@ struct armv8 {
   static constexpr word_t make_table(oa_t oa, unsigned, const params& p) noexcept {
     return VALID | TABLE | encode_oa(oa, p);
   }
+  /// iova_to_phys's table step: bits 1:0 = 0b11 and every other bit
+  /// outside OA[47:granule] zero, so the OA is the item less 0b11. A table
+  /// above 2^48 (OA[51:48] in bits 15:12 or 9:8) or with FEAT_HAFT's AF
+  /// set fails it and is decoded by table_oa.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    return {~ADDR48, make_table(0, level, p), 0};
+  }
 
   static constexpr unsigned entry_size_lg2(word_t e, unsigned level) noexcept {
     return item_lg2(level) + ((e & CONT) ? contig_lg2(level) : 0);

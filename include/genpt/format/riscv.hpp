@@ -221,6 +221,11 @@ struct riscv {
   static constexpr word_t make_table(oa_t oa, unsigned, const params&) noexcept {
     return V | ((oa >> 2) & PPN);
   }
+  /// iova_to_phys's table step: V alone outside the PPN, so the item less
+  /// V is ppn << 10 and the table's PA that shifted left by 2.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    return {~PPN, make_table(0, level, p), 2};
+  }
 
   /// Software bit of table PTEs: RSW bit 8, ignored by the hardware in
   /// every PTE; genpt sets it as "cache flush done" (alloc/incoherent.hpp).

@@ -194,6 +194,13 @@ struct basic_vtd_ss {
   static constexpr word_t make_table(oa_t oa, unsigned, const params& p) noexcept {
     return R | W | X | (Ept && p.has(mbec) ? XU : 0) | oa;
   }
+  /// iova_to_phys's table step: every bit outside the address field as
+  /// make_table writes it (PS clear). A/D stay zero in table items, so an
+  /// item whose A bit the walker set (SDM §29.3.5, VT-d §3.6.2) fails it
+  /// and is classified.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    return {static_cast<word_t>(~ADDR), make_table(0, level, p), 0};
+  }
 
   /// Software bit of table items: bit 9 is ignored in VT-d SS-PML5E ..
   /// SS-PDE entries that reference a table and in EPT non-leaf entries

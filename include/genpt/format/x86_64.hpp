@@ -160,6 +160,12 @@ struct x86_64 {
   static constexpr word_t make_table(oa_t oa, unsigned, const params& p) noexcept {
     return P | RW | US | A | oa | p.c_bit;
   }
+  /// iova_to_phys's table step: every bit outside the address field as
+  /// make_table writes it (PS clear, so a table at any level); A set
+  /// already, so a walker leaves the item as it is.
+  static constexpr table_form<word_t> table_item_form(unsigned level, const params& p) noexcept {
+    return {~addr_mask(p), make_table(0, level, p), 0};
+  }
 
   /// Software bit of table items: bits 11:9 of an entry that references a
   /// paging structure are ignored by the processor (SDM Vol. 3A Tables 4-14,
