@@ -30,6 +30,7 @@
 #include "genpt/format/vtd_ss.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
+#include "support/format_configs.hpp"
 
 namespace {
 
@@ -165,11 +166,7 @@ void expect_form_is_a_table(const typename F::config& cfg = {}) {
 TEST(LookupTableForm, X86FormIsATableItem) { expect_form_is_a_table<genpt::x86_64>(); }
 TEST(LookupTableForm, Amdv1FormIsATableItem) { expect_form_is_a_table<genpt::amdv1>(); }
 TEST(LookupTableForm, Armv8FormIsATableItem) {
-  expect_form_is_a_table<genpt::armv8_4k_s1>();
-  expect_form_is_a_table<genpt::armv8_16k_s2>();
-  expect_form_is_a_table<genpt::armv8_4k_s1>({.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_4k_s1::lpa2});
-  expect_form_is_a_table<genpt::armv8_64k_s1>(
-      {.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_64k_s1::lpa | genpt::armv8_64k_s1::lva});
+  genpt::test::for_each_armv8_oa_layout([]<class F>(const typename F::config& c) { expect_form_is_a_table<F>(c); });
 }
 TEST(LookupTableForm, RiscvFormIsATableItem) { expect_form_is_a_table<genpt::riscv>(); }
 TEST(LookupTableForm, VtdSsAndEptFormIsATableItem) {

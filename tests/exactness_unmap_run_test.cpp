@@ -25,6 +25,7 @@
 #include "genpt/format/vtd_ss.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
+#include "support/format_configs.hpp"
 #include "support/table_helpers.hpp"
 
 namespace {
@@ -174,11 +175,7 @@ void expect_mask_implies_single_leaf(const typename F::config& cfg = {}) {
 }
 TEST(UnmapRunBits, X86MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::x86_64>(); }
 TEST(UnmapRunBits, Armv8MaskAcceptsOnlySingleLeaves) {
-  expect_mask_implies_single_leaf<genpt::armv8_4k_s1>();
-  expect_mask_implies_single_leaf<genpt::armv8_16k_s2>();
-  expect_mask_implies_single_leaf<genpt::armv8_4k_s1>({.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_4k_s1::lpa2});
-  expect_mask_implies_single_leaf<genpt::armv8_64k_s1>(
-      {.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_64k_s1::lpa | genpt::armv8_64k_s1::lva});
+  genpt::test::for_each_armv8_oa_layout([]<class F>(const typename F::config& c) { expect_mask_implies_single_leaf<F>(c); });
 }
 TEST(UnmapRunBits, Amdv1MaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::amdv1>(); }
 TEST(UnmapRunBits, RiscvMaskAcceptsOnlySingleLeaves) { expect_mask_implies_single_leaf<genpt::riscv>(); }

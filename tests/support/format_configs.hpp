@@ -503,4 +503,17 @@ struct alloc_of<Config> {
   static type make(level_stats* s) { return Config::make_alloc(s); }
 };
 
+/// Calls check.template operator()<F>(config) for each ARMv8 address-field
+/// layout: 4K stage 1 and 16K stage 2 (OA[47:granule]), 4K with LPA2
+/// (OA[51:50] in bits 9:8) and 64K with LPA (OA[51:48] in bits 15:12).
+/// For the per-descriptor property tests.
+template <class Check>
+void for_each_armv8_oa_layout(Check&& check) {
+  check.template operator()<genpt::armv8_4k_s1>({});
+  check.template operator()<genpt::armv8_16k_s2>({});
+  check.template operator()<genpt::armv8_4k_s1>({.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_4k_s1::lpa2});
+  check.template operator()<genpt::armv8_64k_s1>(
+      {.va_lg2 = 52, .oa_lg2 = 52, .features = genpt::armv8_64k_s1::lpa | genpt::armv8_64k_s1::lva});
+}
+
 }  // namespace genpt::test
