@@ -164,7 +164,12 @@ void bm_floor_fresh_store(benchmark::State& state, std::uint64_t n) {
 /// descriptor or an x86 P|RW), and each level tests the valid bit (bit 0,
 /// a branch) and masks the address (one AND) before the next load: the
 /// floor of any format whose descriptors carry flags in the address word.
-template <unsigned Depth, bool Checked = false>
+///
+/// WordShift: each word holds its address shifted right by WordShift (the
+/// flags, if any, below bit 12 - WordShift), and each level shifts it back
+/// before the next load: with 2, RISC-V's encoding (PPN at bit 10 of the
+/// PTE, address bit 12), the least a walk of that format must do.
+template <unsigned Depth, bool Checked = false, unsigned WordShift = 0>
 class chase_tree {
   static_assert(Depth >= 2);
   /// Depth - 1 upper tables (one path), then 512 leaf tables.
@@ -184,7 +189,8 @@ class chase_tree {
     }
     for (std::uint64_t i = 0; i < 512; ++i) {  // t is the level-1 table
       std::uint64_t* leaf = table(Depth - 1 + i);
-      for (std::uint64_t j = 0; j < 512; ++j) leaf[j] = (2 * one_gib + ((i * 512 + j) << granule_lg2)) | flags;
+      for (std::uint64_t j = 0; j < 512; ++j)
+        leaf[j] = ((2 * one_gib + ((i * 512 + j) << granule_lg2)) >> WordShift) | flags;
       t[i] = word_of(leaf);
     }
   }
@@ -205,7 +211,7 @@ class chase_tree {
         w &= addr;
       }
       // The word holds the address of a table of this block (word_of).
-      t = reinterpret_cast<const std::uint64_t*>(static_cast<std::uintptr_t>(w));
+      t = reinterpret_cast<const std::uint64_t*>(static_cast<std::uintptr_t>(w << WordShift));
     }
     std::uint64_t w = t[index(va, 0)];
     if constexpr (Checked) {
@@ -213,7 +219,7 @@ class chase_tree {
         return 0;
       w &= addr;
     }
-    return w + (va & ((std::uint64_t{1} << granule_lg2) - 1));
+    return (w << WordShift) + (va & ((std::uint64_t{1} << granule_lg2) - 1));
   }
 
  private:
@@ -221,10 +227,10 @@ class chase_tree {
     return static_cast<unsigned>(va >> (granule_lg2 + 9 * level)) & 511;
   }
   // The pointer as an integer, to store it in a table word.
-  static std::uint64_t word_of(std::uint64_t* p) { return reinterpret_cast<std::uintptr_t>(p) | flags; }
+  static std::uint64_t word_of(std::uint64_t* p) { return (reinterpret_cast<std::uintptr_t>(p) >> WordShift) | flags; }
   static constexpr std::uint64_t valid = 1;
   static constexpr std::uint64_t flags = Checked ? 3 : 0;
-  static constexpr std::uint64_t addr = ~std::uint64_t{0xFFF};
+  static constexpr std::uint64_t addr = ~std::uint64_t{0xFFF} >> WordShift;
   std::uint64_t* table(std::size_t i) const { return mem_ + i * 512; }
 
   std::uint64_t* mem_ = static_cast<std::uint64_t*>(::operator new(tables * 4096, align));
@@ -277,13 +283,14 @@ class lookup_driver {
 
 /// floor/chase[_checked]/<depth>/{hot,random_1G_of_4K}[_chained]: the
 /// floors' own rows.
-template <unsigned Depth, bool Chained, bool Checked = false>
+template <unsigned Depth, bool Chained, bool Checked = false, unsigned WordShift = 0>
 void bm_floor_chase(benchmark::State& state, bool random) {
-  const chase_tree<Depth, Checked> tree;
+  using tree_t = chase_tree<Depth, Checked, WordShift>;
+  const tree_t tree;
   lookup_driver<Chained> d(random);
   const std::uint64_t* const top = tree.top();
   const auto t0 = clock_type::now();
-  for (auto _ : state) d.step([top](std::uint64_t va) { return chase_tree<Depth, Checked>::lookup(top, va); });
+  for (auto _ : state) d.step([top](std::uint64_t va) { return tree_t::lookup(top, va); });
   set_ns_per_pte(state, seconds_since(t0), 1);
 }
 
@@ -652,7 +659,11 @@ bool register_all() {
       {"floor/chase_checked/3/", bm_floor_chase<3, false, true>},
       {"floor/chase_checked/3/", bm_floor_chase<3, true, true>},
       {"floor/chase_checked/4/", bm_floor_chase<4, false, true>},
-      {"floor/chase_checked/4/", bm_floor_chase<4, true, true>}};
+      {"floor/chase_checked/4/", bm_floor_chase<4, true, true>},
+      {"floor/chase_sv/3/", bm_floor_chase<3, false, false, 2>},
+      {"floor/chase_sv/3/", bm_floor_chase<3, true, false, 2>},
+      {"floor/chase_sv_checked/3/", bm_floor_chase<3, false, true, 2>},
+      {"floor/chase_sv_checked/3/", bm_floor_chase<3, true, true, 2>}};
   for (const bool random : {false, true})
     for (std::size_t i = 0; i < std::size(chases); ++i)
       benchmark::RegisterBenchmark((std::string(chases[i].first) + (random ? "random_1G_of_4K" : "hot") +
