@@ -18,9 +18,11 @@
 //   floor/check_store_clean_<insn>/<pages>   the same, testing each item
 //                 (a load and a branch) before its store, as map tests that
 //                 the items it fills are empty
-// The incoherent_<insn> rows time one batch of each floor after each batch
-// of maps and report the medians of the per-iteration ratios:
-// ratio_to_floor and ratio_to_checked.
+// The incoherent_<insn> rows time one batch of each floor, on the very
+// items their maps fill, after each batch of maps and report the medians
+// of the per-iteration ratios:
+// ratio_to_floor and ratio_to_checked, and the floors' own medians per
+// range as timed there: floor_ns and checked_floor_ns.
 // Targets: incoherent map 256x4K <= 1.5x heap; incoherent_<insn> <= 1.2x its floor.
 #include <algorithm>
 #include <chrono>
@@ -30,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -42,6 +45,7 @@
 #include "genpt/alloc/incoherent.hpp"
 #include "genpt/format/x86_64.hpp"
 #include "genpt/page_table.hpp"
+#include "genpt/walk/x86_64.hpp"
 
 namespace {
 
@@ -110,61 +114,89 @@ genpt::cache_ops_x86::insn kind<genpt::incoherent<genpt::heap_levels, genpt::cac
 using incoherent_x86_t = genpt::incoherent<genpt::heap_levels, genpt::cache_ops_x86>;
 
 /// The floor of an incoherent map of `pages` 4 KiB pages: per range, store
-/// the PTE-like values into its own 4 KiB table, then write each line they
+/// the PTE-like values into `pages` empty items, then write each line they
 /// touch back once with `insn` (cache_ops_x86::clean: one instruction per
 /// line and one SFENCE). batch_seconds() times one batch of `batch` ranges,
-/// as bm_map times its maps. With `check`, each item is tested before its
-/// store (a load and a branch), as map tests that the items it fills are
-/// empty. The map rows time one batch of this floor after each batch of
-/// their own, so a ratio compares two phases a few microseconds apart: the
-/// store speed of this VM moves by up to 3x from one second to the next.
+/// as bm_map times its maps, then (untimed) zeroes the items and writes
+/// their lines back again, as the unmap rows leave a table. With `check`,
+/// each item is first tested to be empty (a load and a branch), as map
+/// tests the items it fills.
+///
+/// Where the floor's items lie matters: on this VM a store and write-back
+/// of one line costs about 90 ns in some 4 KiB pages and 180 ns in others
+/// of the same process, page by page and stable over time (the host's
+/// placement of the guest's memory). So the map rows run their floors on
+/// the very items their maps fill (`firsts`: the first item of each
+/// range, in the table), and the floor rows on a buffer of their own.
+/// The map rows time one batch of this floor after each batch of their
+/// own, so a ratio compares two phases a few microseconds apart: the store
+/// speed of this VM moves by up to 3x from one second to the next.
 class store_clean_floor {
  public:
-  store_clean_floor(std::uint64_t pages, genpt::cache_ops_x86::insn insn, bool check)
-      : pages_(pages), ops_(insn), check_(check) {
-    std::memset(mem_, 0, batch * 4096);
+  store_clean_floor(std::uint64_t pages, genpt::cache_ops_x86::insn insn, bool check,
+                    std::vector<std::uint64_t*> firsts = {})
+      : pages_(pages), ops_(insn), check_(check), firsts_(std::move(firsts)) {
+    if (firsts_.empty()) {
+      own_ = static_cast<std::uint64_t*>(::operator new(batch * 4096, std::align_val_t{4096}));
+      std::memset(own_, 0, batch * 4096);
+      for (std::uint64_t k = 0; k < batch; ++k) firsts_.push_back(own_ + k * 512);
+    }
   }
   store_clean_floor(const store_clean_floor&) = delete;
   store_clean_floor& operator=(const store_clean_floor&) = delete;
   ~store_clean_floor() {
-    ::operator delete(mem_, std::align_val_t{4096});
+    if (own_) ::operator delete(own_, std::align_val_t{4096});
     if (bad_) std::abort();  // the check's loads are used, and right
   }
 
   double batch_seconds() {
     const auto t0 = clock_type::now();
     for (std::uint64_t k = 0; k < batch; ++k) {
-      std::uint64_t* t = mem_ + k * 512;
-      const std::uint64_t oa = (k << 21) + (rep_ << 30);  // a new value each pass: no silent store
+      std::uint64_t* t = firsts_[k];
+      const std::uint64_t oa = k << 21;
       if (check_) {
-        // Each item must hold what the last pass stored, tested item by
-        // item before its store, as map tests each item it fills.
-        const std::uint64_t prev = last_oa_[k];
         for (std::uint64_t i = 0; i < pages_; ++i) {
-          const std::uint64_t want = prev == ~std::uint64_t{0} ? 0 : (prev + (i << 12)) | 0x67;
-          if (t[i] != want) [[unlikely]]
+          if (t[i] != 0) [[unlikely]]
             ++bad_;
           t[i] = (oa + (i << 12)) | 0x67;
         }
-        last_oa_[k] = oa;
       } else {
         for (std::uint64_t i = 0; i < pages_; ++i) t[i] = (oa + (i << 12)) | 0x67;
       }
       benchmark::ClobberMemory();
       ops_.clean(t, pages_ * 8);
     }
-    rep_ = (rep_ + 1) & 0xFFFF;
-    return std::chrono::duration<double>(clock_type::now() - t0).count();
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    for (std::uint64_t k = 0; k < batch; ++k) {  // untimed: empty again, lines written back
+      std::memset(firsts_[k], 0, pages_ * 8);
+      benchmark::ClobberMemory();
+      ops_.clean(firsts_[k], pages_ * 8);
+    }
+    return s;
   }
 
  private:
   std::uint64_t pages_;
   genpt::cache_ops_x86 ops_;
   bool check_;
-  std::uint64_t* mem_ = static_cast<std::uint64_t*>(::operator new(batch * 4096, std::align_val_t{4096}));
-  std::vector<std::uint64_t> last_oa_ = std::vector<std::uint64_t>(batch, ~std::uint64_t{0});  // ~0: still 0
-  std::uint64_t rep_ = 0;
+  std::vector<std::uint64_t*> firsts_;
+  std::uint64_t* own_ = nullptr;
   std::uint64_t bad_ = 0;
+};
+
+/// A walk_memory over this process's heap_levels tables, which lie at
+/// their oa (heap_levels::linear_offset() is 0: an oa is the table's
+/// address), remembering the last oa read: after a walk to a 4K page, the
+/// oa of its leaf item.
+struct leaf_finder {
+  genpt::oa_t last = 0;
+  bool read64(genpt::oa_t oa, std::uint64_t& out) noexcept {
+    last = oa;
+    // The oa is the address of a word of a live table of this thread's
+    // (above), 8-byte aligned as the walker only asks for aligned oas.
+    out = *reinterpret_cast<const std::uint64_t*>(static_cast<std::uintptr_t>(oa));
+    return true;
+  }
 };
 
 using genpt_bench::median_of;
@@ -203,15 +235,28 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
   }
   table& pt = *created;
   const std::uint64_t len = pages << 12;
-  // Build every path once: later maps allocate nothing.
+  constexpr bool has_floor = std::is_same_v<Alloc, incoherent_x86_t>;
+  // Build every path once: later maps allocate nothing. The floors of the
+  // incoherent_<insn> rows fill the same items (the first of each range,
+  // found by the spec walker over the table's memory).
+  std::vector<std::uint64_t*> firsts;
   for (std::uint64_t k = 0; k < batch; ++k) {
     if (!pt.map(va_base + k * stride, 0x1000, len, genpt::prot::read | genpt::prot::write)) {
       state.SkipWithError("map failed");
       return;
     }
+    if constexpr (has_floor) {
+      leaf_finder finder;
+      const auto w = genpt::hw_walker<x86_64>::walk({}, pt.hw_info().root, va_base + k * stride, {}, finder);
+      if (!w || w.t.oa != 0x1000) {
+        state.SkipWithError("the spec walk of a mapped page failed");
+        return;
+      }
+      // The leaf item's oa is its address (leaf_finder).
+      firsts.push_back(reinterpret_cast<std::uint64_t*>(static_cast<std::uintptr_t>(finder.last)));
+    }
     pt.unmap(va_base + k * stride, len);
   }
-  constexpr bool has_floor = std::is_same_v<Alloc, incoherent_x86_t>;
   // Issue 15's target: <= 1.2x storing the PTEs and writing each line back
   // once; ratio_to_checked: the same floor when each item is tested before
   // its store, as map must. Each iteration times one batch of each floor
@@ -219,10 +264,10 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
   // iterations.
   std::optional<store_clean_floor> plain, checked;
   if constexpr (has_floor) {
-    plain.emplace(pages, insn, false);
-    checked.emplace(pages, insn, true);
+    plain.emplace(pages, insn, false, firsts);
+    checked.emplace(pages, insn, true, firsts);
   }
-  std::vector<double> to_plain, to_checked;
+  std::vector<double> to_plain, to_checked, plain_s, checked_s;
   double map_seconds = 0;
   for (auto _ : state) {
     const auto t0 = clock_type::now();
@@ -232,8 +277,10 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
     map_seconds += s;
     for (std::uint64_t k = 0; k < batch; ++k) pt.unmap(va_base + k * stride, len);
     if constexpr (has_floor) {
-      to_plain.push_back(s / plain->batch_seconds());
-      to_checked.push_back(s / checked->batch_seconds());
+      plain_s.push_back(plain->batch_seconds());
+      checked_s.push_back(checked->batch_seconds());
+      to_plain.push_back(s / plain_s.back());
+      to_checked.push_back(s / checked_s.back());
     }
   }
   // The row's time is one batch of 64 maps and 64 unmaps (and, for the
@@ -243,6 +290,9 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
   if (!to_plain.empty()) {
     state.counters["ratio_to_floor"] = median_of(to_plain);
     state.counters["ratio_to_checked"] = median_of(to_checked);
+    // The floors' own medians, per range, as timed inside this row.
+    state.counters["floor_ns"] = median_of(plain_s) * 1e9 / static_cast<double>(batch);
+    state.counters["checked_floor_ns"] = median_of(checked_s) * 1e9 / static_cast<double>(batch);
   }
   const double tables = static_cast<double>(stats.live_tables.load());
   state.counters["meta_B_per_table"] = tables > 0 ? static_cast<double>(stats.meta_bytes.load()) / tables : 0;
