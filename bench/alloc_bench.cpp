@@ -119,8 +119,8 @@ using incoherent_x86_t = genpt::incoherent<genpt::heap_levels, genpt::cache_ops_
 /// the PTE-like values into `pages` empty items, then write each line they
 /// touch back once with `insn` (cache_ops_x86::clean: one instruction per
 /// line and one SFENCE). batch_seconds() times one batch of `batch` ranges,
-/// as bm_map times its maps, then (untimed) zeroes the items and writes
-/// their lines back again, as the unmap rows leave a table. With `check`,
+/// as bm_map times its maps, between two untimed passes that zero the
+/// items and write their lines back (empty_and_write_back). With `check`,
 /// each item is first tested to be empty (a load and a branch), as map
 /// tests the items it fills.
 ///
@@ -165,12 +165,6 @@ class store_clean_floor {
   }
 
  private:
-  /// Untimed: zeroes every range's items and writes their lines back, one
-  /// range at a time, as the floor itself does. Each timed pass, and the
-  /// map batch after the floors, starts right after one of these, so all
-  /// three meet their lines in the same state. What ran before matters:
-  /// right after the unmap batch the plain floor read 105 ns per range and
-  /// after a pass like this one 200 ns, on the same lines.
   /// One range: its items (tested first with check_), then their lines.
   [[gnu::always_inline]] void fill(std::uint64_t* t, std::uint64_t oa) {
     if (check_) {
@@ -188,6 +182,12 @@ class store_clean_floor {
   /// fill() as a call of its own, as a map is one call.
   [[gnu::noinline]] void fill_called(std::uint64_t* t, std::uint64_t oa) { fill(t, oa); }
 
+  /// Untimed: zeroes every range's items and writes their lines back, one
+  /// range at a time, as the floor itself does. Each timed pass, and the
+  /// map batch after the floors, starts right after one of these, so all
+  /// meet their lines in the same state. What ran before matters: right
+  /// after the unmap batch the plain floor read 105 ns per range, and
+  /// after a pass like this one 200 ns, on the same lines.
   void empty_and_write_back() {
     for (std::uint64_t k = 0; k < batch; ++k) {
       std::memset(firsts_[k], 0, pages_ * 8);
@@ -280,7 +280,8 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
   }
   // Issue 15's target: <= 1.2x storing the PTEs and writing each line back
   // once; ratio_to_checked: the same floor when each item is tested before
-  // its store, as map must. Each iteration times one batch of each floor
+  // its store, as map must; ratio_to_called: that checked floor with each
+  // range in a call of its own, as each map is. Each iteration times one batch of each floor
   // right after its own maps; the ratios are the medians of those of the
   // iterations.
   std::optional<store_clean_floor> plain, checked, called;
