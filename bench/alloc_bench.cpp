@@ -24,7 +24,8 @@
 // ratio_to_floor, ratio_to_checked and ratio_to_called (the checked floor
 // with each range's work in a call of its own, as a map is one call), and
 // the floors' own medians per range as timed there: floor_ns,
-// checked_floor_ns and called_floor_ns.
+// checked_floor_ns, called_floor_ns and store_after_floor_ns (the checked
+// floor with one store to memory after each range's fence).
 // Targets: incoherent map 256x4K <= 1.5x heap; incoherent_<insn> <= 1.2x its floor.
 #include <algorithm>
 #include <chrono>
@@ -135,9 +136,14 @@ using incoherent_x86_t = genpt::incoherent<genpt::heap_levels, genpt::cache_ops_
 /// speed of this VM moves by up to 3x from one second to the next.
 class store_clean_floor {
  public:
+  /// How each range's work runs: inline in the batch loop; as a call of its
+  /// own (as each map is one call); or inline, then one store to memory
+  /// after the range's fence (as a call's return-address push is one).
+  enum class shape : std::uint8_t { loop, call, store_after };
+
   store_clean_floor(std::uint64_t pages, genpt::cache_ops_x86::insn insn, bool check,
-                    std::vector<std::uint64_t*> firsts = {}, bool call = false)
-      : pages_(pages), ops_(insn), check_(check), call_(call), firsts_(std::move(firsts)) {
+                    std::vector<std::uint64_t*> firsts = {}, shape sh = shape::loop)
+      : pages_(pages), ops_(insn), check_(check), shape_(sh), firsts_(std::move(firsts)) {
     if (firsts_.empty()) {
       own_ = static_cast<std::uint64_t*>(::operator new(batch * 4096, std::align_val_t{4096}));
       std::memset(own_, 0, batch * 4096);
@@ -154,10 +160,19 @@ class store_clean_floor {
   double batch_seconds() {
     empty_and_write_back();  // every timed pass starts from the same state (below)
     const auto t0 = clock_type::now();
-    if (call_) {
-      for (std::uint64_t k = 0; k < batch; ++k) fill_called(firsts_[k], k << 21);
-    } else {
-      for (std::uint64_t k = 0; k < batch; ++k) fill(firsts_[k], k << 21);
+    switch (shape_) {
+      case shape::loop:
+        for (std::uint64_t k = 0; k < batch; ++k) fill(firsts_[k], k << 21);
+        break;
+      case shape::call:
+        for (std::uint64_t k = 0; k < batch; ++k) fill_called(firsts_[k], k << 21);
+        break;
+      case shape::store_after:
+        for (std::uint64_t k = 0; k < batch; ++k) {
+          fill(firsts_[k], k << 21);
+          after_ = k;  // volatile: one store, after the fence
+        }
+        break;
     }
     const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     empty_and_write_back();  // as the next map expects them, and in the same state
@@ -199,7 +214,8 @@ class store_clean_floor {
   std::uint64_t pages_;
   genpt::cache_ops_x86 ops_;
   bool check_;
-  bool call_;
+  shape shape_;
+  volatile std::uint64_t after_ = 0;
   std::vector<std::uint64_t*> firsts_;
   std::uint64_t* own_ = nullptr;
   std::uint64_t bad_ = 0;
@@ -281,16 +297,18 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
   // Issue 15's target: <= 1.2x storing the PTEs and writing each line back
   // once; ratio_to_checked: the same floor when each item is tested before
   // its store, as map must; ratio_to_called: that checked floor with each
-  // range in a call of its own, as each map is. Each iteration times one batch of each floor
+  // range in a call of its own, as each map is; store_after_floor_ns: the
+  // checked floor with one store to memory after each range's fence. Each iteration times one batch of each floor
   // right after its own maps; the ratios are the medians of those of the
   // iterations.
-  std::optional<store_clean_floor> plain, checked, called;
+  std::optional<store_clean_floor> plain, checked, called, store_after;
   if constexpr (has_floor) {
     plain.emplace(pages, insn, false, firsts);
     checked.emplace(pages, insn, true, firsts);
-    called.emplace(pages, insn, true, firsts, true);
+    called.emplace(pages, insn, true, firsts, store_clean_floor::shape::call);
+    store_after.emplace(pages, insn, true, firsts, store_clean_floor::shape::store_after);
   }
-  std::vector<double> to_plain, to_checked, to_called, plain_s, checked_s, called_s;
+  std::vector<double> to_plain, to_checked, to_called, plain_s, checked_s, called_s, store_after_s;
   double map_seconds = 0;
   for (auto _ : state) {
     const auto t0 = clock_type::now();
@@ -303,6 +321,7 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
       plain_s.push_back(plain->batch_seconds());
       checked_s.push_back(checked->batch_seconds());
       called_s.push_back(called->batch_seconds());
+      store_after_s.push_back(store_after->batch_seconds());
       to_plain.push_back(s / plain_s.back());
       to_checked.push_back(s / checked_s.back());
       to_called.push_back(s / called_s.back());
@@ -320,6 +339,7 @@ void bm_map(benchmark::State& state, std::uint64_t pages, genpt::cache_ops_x86::
     state.counters["checked_floor_ns"] = median_of(checked_s) * 1e9 / static_cast<double>(batch);
     state.counters["ratio_to_called"] = median_of(to_called);
     state.counters["called_floor_ns"] = median_of(called_s) * 1e9 / static_cast<double>(batch);
+    state.counters["store_after_floor_ns"] = median_of(store_after_s) * 1e9 / static_cast<double>(batch);
   }
   const double tables = static_cast<double>(stats.live_tables.load());
   state.counters["meta_B_per_table"] = tables > 0 ? static_cast<double>(stats.meta_bytes.load()) / tables : 0;
