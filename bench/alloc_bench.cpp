@@ -12,9 +12,11 @@
 // Map rows time a batch of 64 maps + 64 unmaps; the ns_per_map counter is
 // the map alone (what the target is about). Each map row reports meta_B_per_table: the allocator's metadata bytes
 // per live table (level_stats::meta_bytes / live_tables).
-//   floor/store_clean_<insn>/<pages>   the floor of the incoherent rows: store
-//                 the PTEs of one range into its table and write each line
-//                 back once (ns_per_range, the median batch)
+//   floor/store_clean_<insn>/<pages>   the incoherent rows' floor as a row of
+//                 its own, on a buffer of its own: store the PTEs of one range
+//                 and write each line back once (ns_per_range, the median
+//                 batch). Not to be divided into the map rows: the page a
+//                 buffer lands on sets its speed (store_clean_floor below)
 //   floor/check_store_clean_<insn>/<pages>   the same, testing each item
 //                 (a load and a branch) before its store, as map tests that
 //                 the items it fills are empty
